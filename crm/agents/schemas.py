@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from crm.companies.schemas import Company
+from crm.schemas import Email, Id, Input, Name
+
+RoleName = Literal["owner", "team_leader", "agent"]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=1024)]
+
+
+class Agent(msgspec.Struct, kw_only=True):
+    id: str
+    email: str
+    name: str
+    role: RoleName
+    team_id: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class AgentCreate(Input):
+    email: Email
+    name: Name
+    role: RoleName
+    team_id: Id | None = None
+    password: Password | None = None
+
+
+class AgentUpdate(Input):
+    """Owners may change every field; an agent may change its own `name`."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    role: RoleName | msgspec.UnsetType = msgspec.UNSET
+    team_id: Id | msgspec.UnsetType | None = msgspec.UNSET
+    is_active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class KeySummary(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime | None
+
+
+class Me(msgspec.Struct, kw_only=True):
+    """Who the caller is: its agent, its company and the key it used."""
+
+    agent: Agent
+    company: Company
+    api_key: KeySummary | None

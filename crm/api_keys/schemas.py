@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from crm.schemas import Id, Input, Name, Timestamp
+
+KeyScope = Literal[
+    "contacts:read",
+    "contacts:write",
+    "deals:read",
+    "deals:write",
+    "tasks:read",
+    "tasks:write",
+    "company:read",
+    "company:write",
+    "agents:read",
+    "agents:write",
+]
+
+
+class ApiKey(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    agent_id: str
+    prefix: str
+    scopes: list[KeyScope]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey, kw_only=True):
+    """The new key's record and, this once only, its full secret in `key`."""
+
+    key: str
+
+
+class ApiKeyCreate(Input):
+    name: Name
+    agent_id: Id | None = None
+    scopes: list[KeyScope] | None = None
+    expires_at: Timestamp | None = None

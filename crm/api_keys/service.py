@@ -1,0 +1,200 @@
+"""API keys: issuing, listing, revoking, and turning a presented key into an actor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from crm import db
+from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
+from crm.errors import Forbidden, InsufficientScope, NotFound, Unauthenticated, ValidationFailed
+from crm.ids import new_id, parse_id
+from crm.pagination import Sort, check_limit, pick_sort
+from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role, Scope
+from crm.query import TenantSelect
+from crm.schemas import Page
+from crm.security import api_key_matches, generate_api_key, hash_api_key, parse_api_key
+
+COLUMNS = (
+    "k.id, k.name, k.agent_id, k.prefix, k.scopes, k.created_at, k.expires_at, "
+    "k.last_used_at, k.revoked_at"
+)
+RETURNING = COLUMNS.replace("k.", "")
+SORTS = {
+    "-created_at": Sort("-created_at", "k.created_at", datetime),
+    "created_at": Sort("created_at", "k.created_at", datetime),
+}
+
+_secret_key: str | None = None
+
+
+def configure(secret_key: str) -> None:
+    """Set the key that API-key hashes are made with (`CRM_SECRET_KEY`)."""
+    global _secret_key
+    _secret_key = secret_key
+
+
+def _secret() -> str:
+    if _secret_key is None:
+        raise RuntimeError("crm.api_keys.service.configure() was not called")
+    return _secret_key
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(**dict(row))
+
+
+def _visible(actor: Actor, permission: Permission = Permission.API_KEYS_VIEW) -> TenantSelect:
+    return TenantSelect(
+        actor, permission, table="api_keys", alias="k", columns=COLUMNS, owner_column="agent_id"
+    )
+
+
+async def list_api_keys(
+    actor: Actor,
+    *,
+    agent_id: str | None = None,
+    sort: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[ApiKey]:
+    order = pick_sort(SORTS, sort, "-created_at")
+    query = _visible(actor)
+    if agent_id is not None:
+        query.filter(f"k.agent_id = {query.add(parse_id(agent_id))}")
+    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_api_key)
+
+
+async def get_api_key(actor: Actor, key_id: str) -> ApiKey:
+    canonical = parse_id(key_id)
+    row = None
+    if canonical is not None:
+        query = _visible(actor)
+        query.filter(f"k.id = {query.add(canonical)}")
+        row = await query.fetchrow()
+    if row is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    return _api_key(row)
+
+
+async def issue_key(
+    company_id: str,
+    agent_id: str,
+    *,
+    name: str,
+    scopes: list[str] | None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key for an agent; return its record and the full key (shown once)."""
+    new = generate_api_key()
+    row = await db.connection().fetchrow(
+        f"""INSERT INTO api_keys (id, company_id, agent_id, name, prefix, secret_hash, scopes,
+                created_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)
+            RETURNING {RETURNING}""",
+        new_id(),
+        company_id,
+        agent_id,
+        name,
+        new.prefix,
+        hash_api_key(_secret(), new.key),
+        list(scopes if scopes is not None else ALL_KEY_SCOPES),
+        expires_at,
+    )
+    return _api_key(row), new.key
+
+
+async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
+    scope = actor.scope(Permission.API_KEYS_MANAGE)
+    agent_id = actor.agent_id
+    if data.agent_id is not None and data.agent_id != actor.agent_id:
+        if scope is not Scope.ALL:
+            raise Forbidden("Only an owner may issue keys for another agent.")
+        agent_id = await _active_agent(actor.company_id, data.agent_id)
+    scopes: list[str] = (
+        list(dict.fromkeys(data.scopes)) if data.scopes is not None else list(ALL_KEY_SCOPES)
+    )
+    beyond = [s for s in scopes if s not in actor.key_scopes]
+    if beyond:
+        # A key may only pass on what it has, or a narrow key could mint a wide one.
+        raise InsufficientScope(
+            "A key cannot grant scopes its creator lacks: " + ", ".join(sorted(beyond))
+        )
+    if data.expires_at is not None:
+        if data.expires_at.tzinfo is None:
+            raise ValidationFailed.one("expires_at", "must carry a time zone, e.g. Z")
+        if data.expires_at <= datetime.now(UTC):
+            raise ValidationFailed.one("expires_at", "must be in the future")
+    record, key = await issue_key(
+        actor.company_id, agent_id, name=data.name, scopes=scopes, expires_at=data.expires_at
+    )
+    return ApiKeyCreated(key=key, **msgspec.structs.asdict(record))
+
+
+async def _active_agent(company_id: str, agent_id: str) -> str:
+    canonical = parse_id(agent_id)
+    active = canonical is not None and await db.connection().fetchval(
+        "SELECT is_active FROM agents WHERE company_id = $1 AND id = $2", company_id, canonical
+    )
+    if active is None or canonical is None:
+        raise ValidationFailed.one("agent_id", "No such agent.")
+    if not active:
+        raise ValidationFailed.one("agent_id", "The agent is deactivated.")
+    return canonical
+
+
+async def revoke_api_key(actor: Actor, key_id: str) -> None:
+    """Revoke a key: from now on, every process answers 401 to it."""
+    canonical = parse_id(key_id)
+    row = None
+    if canonical is not None:
+        query = _visible(actor).can("can_manage", actor, actor.scope(Permission.API_KEYS_MANAGE))
+        query.filter(f"k.id = {query.add(canonical)}")
+        row = await query.fetchrow()
+    if row is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    if not row["can_manage"]:
+        raise Forbidden("This API key may not be revoked by you.")
+    await db.connection().execute(
+        """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+           WHERE company_id = $1 AND id = $2""",
+        actor.company_id,
+        canonical,
+    )
+
+
+async def authenticate(key: str) -> Actor:
+    """The actor a presented key acts as, with its agent's current role and team.
+
+    Every refusal is the same 401, so a caller learns nothing about which part
+    was wrong. A malformed key is refused before any database work.
+    """
+    prefix = parse_api_key(key)
+    if prefix is None:
+        raise Unauthenticated("The API key is malformed.")
+    row = await db.connection().fetchrow(
+        """SELECT k.id, k.company_id, k.agent_id, k.secret_hash, k.scopes, k.expires_at,
+                  k.revoked_at, a.role, a.team_id, a.is_active
+           FROM api_keys k
+           JOIN agents a ON a.company_id = k.company_id AND a.id = k.agent_id
+           WHERE k.prefix = $1""",
+        prefix,
+    )
+    if row is None or not api_key_matches(_secret(), key, row["secret_hash"]):
+        raise Unauthenticated("The API key is not valid.")
+    if row["revoked_at"] is not None:
+        raise Unauthenticated("The API key has been revoked.")
+    if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
+        raise Unauthenticated("The API key has expired.")
+    if not row["is_active"]:
+        raise Unauthenticated("The agent of this API key is deactivated.")
+    return Actor(
+        agent_id=row["agent_id"],
+        company_id=row["company_id"],
+        role=Role(row["role"]),
+        team_id=row["team_id"],
+        key_scopes=frozenset(row["scopes"]),
+        api_key_id=row["id"],
+    )

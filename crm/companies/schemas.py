@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from crm.schemas import Email, Input, Name, Region
+
+Plan = Literal["free", "pro", "enterprise"]
+SubscriptionStatus = Literal["trialing", "active", "past_due", "cancelled"]
+CustomerId = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=255, description="The payment provider's customer id."),
+]
+
+
+class Company(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    slug: str
+    plan: Plan
+    subscription_status: SubscriptionStatus
+    billing_email: str | None
+    billing_customer_id: str | None
+    default_region: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CompanyUpdate(Input):
+    """Changes to the company. `plan` and `subscription_status` follow payment webhooks only."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    billing_email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    billing_customer_id: CustomerId | msgspec.UnsetType | None = msgspec.UNSET
+    default_region: Region | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CompanyBootstrap(Input):
+    """A new company with its first owner."""
+
+    name: Name
+    owner_email: Email
+    owner_name: Name
+    plan: Plan = "free"
+    billing_customer_id: CustomerId | None = None
+    default_region: Region | None = None

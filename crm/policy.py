@@ -1,0 +1,188 @@
+"""Who may do what: the one permission table, and the actor it is applied to.
+
+The policy is data. `POLICY` maps each permission to the visibility scope each
+role has for it; `scope_predicate` turns a scope into the SQL condition that
+every list, get, update, delete and reassign query is built with. Adding a
+role is a change to this table, not to queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from crm.errors import InsufficientScope
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    TEAM_LEADER = "team_leader"
+    AGENT = "agent"
+
+
+class Scope(StrEnum):
+    ALL = "all"  # the whole company
+    TEAM = "team"  # records owned by any agent of the actor's team, the actor included
+    OWN = "own"  # the actor's own records
+    NONE = "none"
+
+
+class Permission(StrEnum):
+    CONTACTS_VIEW = "contacts.view"
+    CONTACTS_CREATE = "contacts.create"
+    CONTACTS_UPDATE = "contacts.update"
+    CONTACTS_DELETE = "contacts.delete"
+    CONTACTS_REASSIGN = "contacts.reassign"
+    DEALS_VIEW = "deals.view"
+    DEALS_CREATE = "deals.create"
+    DEALS_UPDATE = "deals.update"
+    DEALS_DELETE = "deals.delete"
+    DEALS_REASSIGN = "deals.reassign"
+    TASKS_VIEW = "tasks.view"
+    TASKS_CREATE = "tasks.create"
+    TASKS_UPDATE = "tasks.update"
+    TASKS_DELETE = "tasks.delete"
+    TASKS_REASSIGN = "tasks.reassign"
+    COMPANY_VIEW = "company.view"
+    COMPANY_UPDATE = "company.update"
+    AGENTS_VIEW = "agents.view"
+    AGENTS_MANAGE = "agents.manage"
+    TEAMS_VIEW = "teams.view"
+    TEAMS_MANAGE = "teams.manage"
+    API_KEYS_VIEW = "api_keys.view"
+    API_KEYS_MANAGE = "api_keys.manage"
+
+
+ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
+
+# (permission) -> (owner, team_leader, agent), as in the API contract's table.
+_TABLE: Final[dict[Permission, tuple[Scope, Scope, Scope]]] = {
+    Permission.CONTACTS_VIEW: (ALL, TEAM, OWN),
+    Permission.CONTACTS_CREATE: (ALL, TEAM, OWN),
+    Permission.CONTACTS_UPDATE: (ALL, TEAM, OWN),
+    Permission.CONTACTS_DELETE: (ALL, TEAM, NONE),
+    Permission.CONTACTS_REASSIGN: (ALL, TEAM, NONE),
+    Permission.DEALS_VIEW: (ALL, TEAM, OWN),
+    Permission.DEALS_CREATE: (ALL, TEAM, OWN),
+    Permission.DEALS_UPDATE: (ALL, TEAM, OWN),
+    Permission.DEALS_DELETE: (ALL, TEAM, NONE),
+    Permission.DEALS_REASSIGN: (ALL, TEAM, NONE),
+    Permission.TASKS_VIEW: (ALL, TEAM, OWN),
+    Permission.TASKS_CREATE: (ALL, TEAM, OWN),
+    Permission.TASKS_UPDATE: (ALL, TEAM, OWN),
+    Permission.TASKS_DELETE: (ALL, TEAM, NONE),
+    Permission.TASKS_REASSIGN: (ALL, TEAM, NONE),
+    Permission.COMPANY_VIEW: (ALL, ALL, ALL),
+    Permission.COMPANY_UPDATE: (ALL, NONE, NONE),
+    Permission.AGENTS_VIEW: (ALL, TEAM, OWN),
+    Permission.AGENTS_MANAGE: (ALL, NONE, NONE),
+    Permission.TEAMS_VIEW: (ALL, ALL, ALL),
+    Permission.TEAMS_MANAGE: (ALL, NONE, NONE),
+    Permission.API_KEYS_VIEW: (ALL, OWN, OWN),
+    Permission.API_KEYS_MANAGE: (ALL, OWN, OWN),
+}
+
+_ROLE_COLUMN: Final = {Role.OWNER: 0, Role.TEAM_LEADER: 1, Role.AGENT: 2}
+
+POLICY: Final[dict[Role, dict[Permission, Scope]]] = {
+    role: {permission: scopes[column] for permission, scopes in _TABLE.items()}
+    for role, column in _ROLE_COLUMN.items()
+}
+
+# The API-key scope each permission needs. API keys are agents' credentials:
+# reading them needs `agents:read`, issuing or revoking them `agents:write`.
+KEY_SCOPE: Final[dict[Permission, str]] = {
+    Permission.CONTACTS_VIEW: "contacts:read",
+    Permission.CONTACTS_CREATE: "contacts:write",
+    Permission.CONTACTS_UPDATE: "contacts:write",
+    Permission.CONTACTS_DELETE: "contacts:write",
+    Permission.CONTACTS_REASSIGN: "contacts:write",
+    Permission.DEALS_VIEW: "deals:read",
+    Permission.DEALS_CREATE: "deals:write",
+    Permission.DEALS_UPDATE: "deals:write",
+    Permission.DEALS_DELETE: "deals:write",
+    Permission.DEALS_REASSIGN: "deals:write",
+    Permission.TASKS_VIEW: "tasks:read",
+    Permission.TASKS_CREATE: "tasks:write",
+    Permission.TASKS_UPDATE: "tasks:write",
+    Permission.TASKS_DELETE: "tasks:write",
+    Permission.TASKS_REASSIGN: "tasks:write",
+    Permission.COMPANY_VIEW: "company:read",
+    Permission.COMPANY_UPDATE: "company:write",
+    Permission.AGENTS_VIEW: "agents:read",
+    Permission.AGENTS_MANAGE: "agents:write",
+    Permission.TEAMS_VIEW: "agents:read",
+    Permission.TEAMS_MANAGE: "agents:write",
+    Permission.API_KEYS_VIEW: "agents:read",
+    Permission.API_KEYS_MANAGE: "agents:write",
+}
+
+ALL_KEY_SCOPES: Final[tuple[str, ...]] = (
+    "contacts:read",
+    "contacts:write",
+    "deals:read",
+    "deals:write",
+    "tasks:read",
+    "tasks:write",
+    "company:read",
+    "company:write",
+    "agents:read",
+    "agents:write",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The agent a request acts as: read fresh from the database on every request."""
+
+    agent_id: str
+    company_id: str
+    role: Role
+    team_id: str | None
+    # The API key's scopes; the first-party app's sessions carry all of them.
+    key_scopes: frozenset[str] = frozenset(ALL_KEY_SCOPES)
+    api_key_id: str | None = None
+
+    def scope(self, permission: Permission) -> Scope:
+        """The actor's scope for `permission`: its role's, once its key allows it at all."""
+        needed = KEY_SCOPE[permission]
+        if needed not in self.key_scopes:
+            raise InsufficientScope(f"This API key lacks the '{needed}' scope.")
+        return POLICY[self.role][permission]
+
+    def allows(self, permission: Permission) -> bool:
+        """Whether the role has any scope for `permission`, ignoring the key."""
+        return POLICY[self.role][permission] is not Scope.NONE
+
+
+class Args:
+    """Positional query arguments ($1, $2, ...) collected while SQL is composed."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, *initial: object) -> None:
+        self.values: list[object] = list(initial)
+
+    def add(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def scope_predicate(actor: Actor, scope: Scope, owner: str, args: Args) -> str:
+    """SQL that is true where the agent id in expression `owner` lies in `scope`.
+
+    `owner` is a column (`c.owner_id`) or a placeholder. The company filter is not
+    part of this: `crm.query.tenant_select` always adds it.
+    """
+    if scope is Scope.ALL:
+        return "TRUE"
+    if scope is Scope.NONE:
+        return "FALSE"
+    if scope is Scope.TEAM and actor.team_id is not None:
+        return (
+            f"{owner} IN (SELECT id FROM agents WHERE company_id = {args.add(actor.company_id)}"
+            f" AND team_id = {args.add(actor.team_id)})"
+        )
+    # OWN, and TEAM for a leader who has no team: only the actor's own.
+    return f"{owner} = {args.add(actor.agent_id)}"

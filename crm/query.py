@@ -1,0 +1,139 @@
+"""The scoped query every domain starts from: tenant filter first, policy second.
+
+`tenant_select` produces a SELECT that is already limited to the actor's
+company and, for owned records, to the actor's scope for the permission. There
+is no other way for a domain to start a query of a tenant table, so neither
+filter can be forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from crm import db
+from crm.errors import PreconditionFailed
+from crm.pagination import Sort, decode_cursor, encode_cursor
+from crm.policy import Actor, Args, Permission, Scope, scope_predicate
+from crm.schemas import Page
+
+T = TypeVar("T")
+
+
+class TenantSelect:
+    def __init__(
+        self,
+        actor: Actor,
+        permission: Permission,
+        *,
+        table: str,
+        alias: str,
+        columns: str,
+        owner_column: str | None = None,
+        scope: Scope | None = None,
+    ) -> None:
+        """A SELECT of `columns` from `table`, scoped to the actor's company and policy.
+
+        `owner_column` names the column holding the record's owner (an agent id)
+        that the actor's scope for `permission` applies to; with None, the scope
+        must be ALL or NONE (records with no owner, such as teams).
+        """
+        self.alias = alias
+        self.columns = columns
+        self.table = table
+        self.args = Args(actor.company_id)
+        self.where: list[str] = [f"{alias}.company_id = $1"]
+        scope = actor.scope(permission) if scope is None else scope
+        if owner_column is None:
+            if scope is Scope.NONE:
+                self.where.append("FALSE")
+        else:
+            predicate = scope_predicate(actor, scope, f"{alias}.{owner_column}", self.args)
+            if predicate != "TRUE":
+                self.where.append(predicate)
+        self.joins: list[str] = []
+        self.owner_column = owner_column
+
+    def can(self, name: str, actor: Actor, scope: Scope) -> TenantSelect:
+        """Also select `name`: whether the row's owner lies in `scope` (an action's scope).
+
+        A record is fetched with its view scope; what the actor may do with it is
+        answered by the same query, through the same predicate.
+        """
+        assert self.owner_column is not None
+        predicate = scope_predicate(actor, scope, f"{self.alias}.{self.owner_column}", self.args)
+        self.columns += f", ({predicate}) AS {name}"
+        return self
+
+    def add(self, value: object) -> str:
+        return self.args.add(value)
+
+    def filter(self, condition: str) -> TenantSelect:
+        self.where.append(condition)
+        return self
+
+    def sql(self, *, order_by: str | None = None, limit: int | None = None) -> str:
+        parts = [f"SELECT {self.columns} FROM {self.table} {self.alias}"]
+        parts.extend(self.joins)
+        parts.append("WHERE " + " AND ".join(self.where))
+        if order_by:
+            parts.append(f"ORDER BY {order_by}")
+        if limit is not None:
+            parts.append(f"LIMIT {int(limit)}")
+        return " ".join(parts)
+
+    async def fetch(self, *, order_by: str | None = None, limit: int | None = None) -> list[Any]:
+        return await db.connection().fetch(
+            self.sql(order_by=order_by, limit=limit), *self.args.values
+        )
+
+    async def fetchrow(self) -> Any:
+        return await db.connection().fetchrow(self.sql(limit=1), *self.args.values)
+
+    async def page(
+        self,
+        *,
+        sort: Sort,
+        limit: int,
+        cursor: str | None,
+        build: Callable[[Any], T],
+        sort_key: str | None = None,
+    ) -> Page[T]:
+        """One page in `sort` order, resuming after `cursor`.
+
+        Fetches one row more than asked to know whether another page follows.
+        """
+        id_column = f"{self.alias}.id"
+        if cursor:
+            self.filter(sort.after(decode_cursor(cursor, sort), id_column, self.args))
+        rows: Sequence[Any] = await self.fetch(order_by=sort.order_by(id_column), limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            key = sort_key or sort.column.rsplit(".", 1)[-1]
+            next_cursor = encode_cursor(sort, last[key], last["id"])
+        return Page(data=[build(row) for row in rows], next_cursor=next_cursor)
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """`If-Match`: the change applies only to the version the client last saw."""
+    if expected is not None and current != expected:
+        raise PreconditionFailed(
+            f"The record is at version {current}, not {expected}: fetch it again and retry."
+        )
+
+
+async def update_row(
+    table: str, company_id: str, record_id: str, changes: dict[str, object], *, returning: str
+) -> Any:
+    """UPDATE one tenant row with `changes`, bumping `version` and `updated_at`."""
+    args = Args(company_id, record_id)
+    sets = [f"{column} = {args.add(value)}" for column, value in changes.items()]
+    sets += ["version = version + 1", "updated_at = now()"]
+    sql = (
+        f"UPDATE {table} SET {', '.join(sets)} WHERE company_id = $1 AND id = $2 "
+        f"RETURNING {returning}"
+    )
+    return await db.connection().fetchrow(sql, *args.values)

@@ -1,0 +1,46 @@
+"""Pieces shared by every domain's schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+
+# Request bodies refuse unknown fields (422), so a typo is never silently ignored.
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """One page of a list. `next_cursor` is null on the last page."""
+
+    data: list[T]
+    next_cursor: str | None
+
+
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="An email address.",
+    ),
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Region = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 country code, e.g. `US`.",
+    ),
+]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="An id.")]
+Timestamp = Annotated[
+    datetime,
+    msgspec.Meta(tz=True, description="RFC 3339 with a time zone, e.g. `2026-11-21T10:00:00Z`."),
+]

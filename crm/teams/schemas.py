@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from crm.schemas import Input, Name
+
+
+class Team(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TeamCreate(Input):
+    name: Name
+
+
+class TeamUpdate(Input):
+    name: Name | msgspec.UnsetType = msgspec.UNSET

@@ -1,0 +1,113 @@
+"""The Litestar application: routes, error rendering, OpenAPI, and the pool's lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar._openapi.plugin import handle_schema_path_not_found
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.routes import BaseRoute
+
+from crm import db
+from crm.api_keys import service as api_keys
+from crm.settings import Settings
+from gateway.problems import handle_exception
+from gateway.request_id import add_request_id
+from gateway.routes import admin, health
+
+MAX_BODY_BYTES = 1024 * 1024
+
+DESCRIPTION = """\
+The CRM's HTTP API for third-party integrations, payment providers and generated
+clients. Every `/v1` route takes `Authorization: Bearer <api key>`; errors are
+RFC 9457 problem details with a stable `code`."""
+
+
+class _DocsRouter(Router):
+    """Serves the OpenAPI document and docs at the root, without Litestar's catch-all.
+
+    Litestar adds an HTML "not found" page for every unknown path under the docs
+    router; at the root that would shadow our problem+json 404s.
+    """
+
+    def register(self, value: Any) -> list[BaseRoute]:
+        if getattr(value, "fn", None) is handle_schema_path_not_found:
+            return []
+        return super().register(value)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="CRM API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        path="/",
+        render_plugins=[RedocRenderPlugin(path="/docs"), JsonRenderPlugin(path="/openapi.json")],
+        openapi_router=_DocsRouter("/", route_handlers=[], include_in_schema=False),
+        servers=[Server(url="/")],
+        use_handler_docstrings=True,
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key: `crm_<id>_<secret>`.",
+                ),
+                "adminToken": SecurityScheme(
+                    type="http", scheme="bearer", description="The operator's CRM_ADMIN_TOKEN."
+                ),
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The app for `settings` (read from the environment when omitted)."""
+    settings = (settings or Settings.from_env()).with_secret_key()
+    if settings.database_url is None:
+        raise RuntimeError("create_app needs a database URL; `crm serve` provides the embedded one")
+    database_url = settings.database_url
+    api_keys.configure(settings.secret_key or "")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await db.open_pool(database_url, size=settings.database_pool_size)
+        try:
+            yield
+        finally:
+            await db.close_pool(app.state.pool)
+
+    routers: list[Any] = [*health.ROUTES]
+    if settings.admin_token is not None:
+        # Without a token the operator API does not exist: every /admin path is 404.
+        routers.append(admin.router())
+
+    return Litestar(
+        route_handlers=routers,
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        exception_handlers={
+            404: handle_exception,
+            405: handle_exception,
+            HTTPException: handle_exception,
+            Exception: handle_exception,
+        },
+        before_send=[add_request_id],
+        openapi_config=openapi_config(),
+        request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for ASGI servers: `uvicorn --factory gateway.app:app_from_env`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

@@ -1,0 +1,31 @@
+"""`X-Request-Id` on every response: the client's when it sent a sane one, else ours."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from litestar.types import Message, Scope
+
+HEADER = "x-request-id"
+_SANE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+
+def request_id(scope: Scope) -> str:
+    """The request's id, decided once and kept in the ASGI scope."""
+    state = scope.setdefault("state", {})
+    rid = state.get("request_id")
+    if rid is None:
+        sent = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), None)
+        text = sent.decode("latin-1") if sent else ""
+        rid = text if _SANE.match(text) else "req_" + secrets.token_hex(12)
+        state["request_id"] = rid
+    return str(rid)
+
+
+async def add_request_id(message: Message, scope: Scope) -> None:
+    """A `before_send` hook: stamp the id on the response's headers."""
+    if message["type"] == "http.response.start":
+        headers = list(message.get("headers", ()))
+        headers.append((b"x-request-id", request_id(scope).encode("latin-1")))
+        message["headers"] = headers

@@ -1,0 +1,55 @@
+"""The operator API: bootstrapping companies. Bearer `CRM_ADMIN_TOKEN`; 404 without one."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+
+from crm.agents.schemas import Agent
+from crm.companies.schemas import Company, CompanyBootstrap
+from crm.companies.service import bootstrap_company
+from crm.errors import NotFound, Unauthenticated
+from gateway.transaction import TransactionMiddleware
+
+
+class BootstrapResult(msgspec.Struct):
+    company: Company
+    owner: Agent
+    api_key: str
+
+
+async def require_admin(request: Request[Any, Any, State]) -> None:
+    token: str | None = request.app.state.settings.admin_token
+    if token is None:
+        # An operator API with no token configured does not exist.
+        raise NotFound("No such route.")
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip(), token):
+        raise Unauthenticated("The admin token is missing or wrong.")
+
+
+@post(
+    "/companies",
+    operation_id="adminCreateCompany",
+    summary="Create a company",
+    security=[{"adminToken": []}],
+)
+async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
+    """Creates a company, its first owner and the owner's first API key (shown once)."""
+    result = await bootstrap_company(data)
+    return BootstrapResult(company=result.company, owner=result.owner, api_key=result.api_key)
+
+
+def router() -> Router:
+    return Router(
+        path="/admin/v1",
+        route_handlers=[create_company],
+        before_request=require_admin,
+        middleware=[TransactionMiddleware],
+        tags=["operator"],
+    )

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from litestar import Litestar
+
+from crm.migrations import migrate
+from crm.settings import Settings
+from gateway.app import create_app
+from tests.database import create_database, drop_database, new_database_name, server_url
+
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with server_url(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database with every migration applied, dropped after the session."""
+    name = new_database_name()
+    url = asyncio.run(create_database(postgres_server, name))
+    asyncio.run(migrate(url))
+    yield url
+    asyncio.run(drop_database(postgres_server, name))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET_KEY, admin_token=ADMIN_TOKEN)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@asynccontextmanager
+async def serve(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of `app`, running in the test's own event loop, lifespan included.
+
+    Same loop as the tests, so a test may call services directly on the app's pool.
+    """
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+        ) as http,
+    ):
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's client; its lifespan (and pool, the default one) lasts the whole session."""
+    async with serve(app) as http:
+        yield http
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,84 @@
+"""Every error is RFC 9457 problem+json with a stable code and the request id."""
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_TOKEN
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "request_id"}
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert set(body) >= PROBLEM_KEYS
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == "https://crm.example/problems/" + code.replace("_", "-")
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+async def test_unknown_route_is_404(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/no/such/route"), 404, "not_found")
+
+
+async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/health/live")
+    assert_problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["allow"]
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/admin/v1/companies",
+        content=b'{"name": ',
+        headers={**ADMIN, "content-type": "application/json"},
+    )
+    assert_problem(response, 400, "bad_request")
+
+
+async def test_missing_body_is_400(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.post("/admin/v1/companies", headers=ADMIN), 400, "bad_request")
+
+
+async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
+    response = await client.post("/admin/v1/companies", content=big, headers=ADMIN)
+    assert_problem(response, 413, "payload_too_large")
+
+
+async def test_unknown_field_is_422_naming_it(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/admin/v1/companies",
+        json={"name": "A", "owner_email": "a@example.com", "owner_name": "A", "colour": "red"},
+        headers=ADMIN,
+    )
+    body = assert_problem(response, 422, "validation_failed")
+    assert body["errors"] == [{"field": "colour", "message": "unknown field"}]
+
+
+async def test_wrong_type_is_422_naming_the_field(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/admin/v1/companies",
+        json={"name": 5, "owner_email": "a@example.com", "owner_name": "A"},
+        headers=ADMIN,
+    )
+    body = assert_problem(response, 422, "validation_failed")
+    assert [e["field"] for e in body["errors"]] == ["name"]
+
+
+@pytest.mark.parametrize("sent", ["abc-123", "trace:4bf92f3577b34da6"])
+async def test_request_id_is_echoed(client: httpx.AsyncClient, sent: str) -> None:
+    response = await client.get("/health/live", headers={"X-Request-Id": sent})
+    assert response.headers["x-request-id"] == sent
+
+
+async def test_request_id_is_generated_when_absent_or_unsafe(client: httpx.AsyncClient) -> None:
+    plain = await client.get("/health/live")
+    unsafe = await client.get("/health/live", headers={"X-Request-Id": "a b\tc<script>"})
+    assert plain.headers["x-request-id"].startswith("req_")
+    assert unsafe.headers["x-request-id"].startswith("req_")
+    assert plain.headers["x-request-id"] != unsafe.headers["x-request-id"]
