@@ -21,7 +21,7 @@ from crm.api_keys import service as api_keys
 from crm.settings import Settings
 from gateway.problems import handle_exception
 from gateway.request_id import add_request_id
-from gateway.routes import admin, health
+from gateway.routes import admin, health, v1
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await db.close_pool(app.state.pool)
 
-    routers: list[Any] = [*health.ROUTES]
+    routers: list[Any] = [*health.ROUTES, v1.router()]
     if settings.admin_token is not None:
         # Without a token the operator API does not exist: every /admin path is 404.
         routers.append(admin.router())

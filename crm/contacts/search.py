@@ -1,0 +1,52 @@
+"""Full-text search over contacts with PostgreSQL's built-in text search.
+
+The embedded PostgreSQL has no extensions (no `unaccent`, no `pg_trgm`), so
+accents and case are folded here, in Python, both when a contact's document is
+written and when a query is read. Names weigh most (A), then email (B), then the
+company name (C). Every query word matches as a prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[^\W_]+")
+MAX_QUERY_WORDS = 8
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed: `Zoë Ångström` -> `zoe angstrom`."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str | None) -> str:
+    """The folded words of `text`, space-separated (punctuation, `@` and `.` split words)."""
+    return " ".join(_WORD.findall(fold(text or "")))
+
+
+# The document: to_tsvector('simple', ...) over the three weighted parts.
+DOCUMENT_SQL = (
+    "setweight(to_tsvector('simple', {names}), 'A') || "
+    "setweight(to_tsvector('simple', {email}), 'B') || "
+    "setweight(to_tsvector('simple', {company}), 'C')"
+)
+
+
+def document_parts(
+    first_name: str, last_name: str, email: str | None, company_name: str | None
+) -> tuple[str, str, str]:
+    return words(f"{first_name} {last_name}"), words(email), words(company_name)
+
+
+def to_tsquery(q: str) -> str | None:
+    """A safe `to_tsquery('simple', ...)` text: every word as a prefix, all required.
+
+    Only letters and digits reach PostgreSQL, so no query syntax can be injected.
+    None when `q` has no word at all.
+    """
+    found = _WORD.findall(fold(q))[:MAX_QUERY_WORDS]
+    if not found:
+        return None
+    return " & ".join(f"{word}:*" for word in found)

@@ -1,0 +1,180 @@
+"""Deals: opportunities moving through pipeline stages, under the owned-record policy."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from crm import db
+from crm.contacts.service import CONTACTS
+from crm.deals.schemas import Deal, DealCreate, DealUpdate
+from crm.errors import Forbidden, ValidationFailed
+from crm.ids import new_id
+from crm.money import InvalidMoney, check_currency, format_amount, parse_amount
+from crm.pagination import Sort, check_limit, pick_sort
+from crm.policy import Actor, Permission
+from crm.query import check_version, update_row
+from crm.records import Owned, filter_id, require_visible
+from crm.schemas import Page
+
+DEALS = Owned(
+    table="deals",
+    alias="d",
+    owner_column="owner_id",
+    noun="deal",
+    view=Permission.DEALS_VIEW,
+    create=Permission.DEALS_CREATE,
+    update=Permission.DEALS_UPDATE,
+    delete=Permission.DEALS_DELETE,
+    reassign=Permission.DEALS_REASSIGN,
+)
+FIELDS = (
+    "id, title, contact_id, owner_id, stage, amount, currency, expected_close_date, "
+    "closed_at, created_at, updated_at, version"
+)
+COLUMNS = ", ".join(f"d.{name.strip()}" for name in FIELDS.split(","))
+SORTS = {
+    "-created_at": Sort("-created_at", "d.created_at", datetime),
+    "created_at": Sort("created_at", "d.created_at", datetime),
+    "amount": Sort("amount", "d.amount", Decimal, nullable=True),
+    "-amount": Sort("-amount", "d.amount", Decimal, nullable=True),
+    "expected_close_date": Sort(
+        "expected_close_date", "d.expected_close_date", date, nullable=True
+    ),
+}
+CLOSED_STAGES = frozenset({"won", "lost"})
+
+
+def _deal(row: Any) -> Deal:
+    amount = row["amount"]
+    return Deal(
+        id=row["id"],
+        title=row["title"],
+        contact_id=row["contact_id"],
+        owner_id=row["owner_id"],
+        stage=row["stage"],
+        amount=None if amount is None else format_amount(amount, row["currency"]),
+        currency=row["currency"],
+        expected_close_date=row["expected_close_date"],
+        closed_at=row["closed_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )
+
+
+def _money(amount: str | Decimal | None, currency: str | None) -> Decimal | None:
+    """The amount to store, checked against its currency; 422 naming the field at fault."""
+    if currency is not None:
+        try:
+            check_currency(currency)
+        except InvalidMoney as exc:
+            raise ValidationFailed.one("currency", str(exc)) from None
+    if amount is None:
+        return None
+    if currency is None:
+        raise ValidationFailed.one("currency", "is required with an amount")
+    try:
+        return parse_amount(str(amount), currency)
+    except InvalidMoney as exc:
+        raise ValidationFailed.one("amount", str(exc)) from None
+
+
+async def list_deals(
+    actor: Actor,
+    *,
+    stage: str | None = None,
+    owner_id: str | None = None,
+    contact_id: str | None = None,
+    sort: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Deal]:
+    order = pick_sort(SORTS, sort, "-created_at")
+    query = DEALS.select(actor, COLUMNS)
+    if stage is not None:
+        query.filter(f"d.stage = {query.add(stage)}")
+    filter_id(query, "d.owner_id", owner_id)
+    filter_id(query, "d.contact_id", contact_id)
+    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_deal)
+
+
+async def get_deal(actor: Actor, deal_id: str) -> Deal:
+    return _deal(await DEALS.fetch_visible(actor, deal_id, COLUMNS))
+
+
+async def create_deal(actor: Actor, data: DealCreate) -> Deal:
+    actor.scope(DEALS.create)
+    owner_id = await DEALS.require_owner(
+        actor, data.owner_id or actor.agent_id, "owner_id", DEALS.create
+    )
+    contact_id = None
+    if data.contact_id is not None:
+        contact_id = await require_visible(actor, CONTACTS, data.contact_id, "contact_id")
+    amount = _money(data.amount, data.currency)
+    row = await db.connection().fetchrow(
+        f"""INSERT INTO deals (id, company_id, owner_id, contact_id, title, stage, amount,
+                currency, expected_close_date, closed_at, created_at, updated_at, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                    CASE WHEN $6::varchar IN ('won', 'lost') THEN now() END, now(), now(), 1)
+            RETURNING {FIELDS}""",
+        new_id(),
+        actor.company_id,
+        owner_id,
+        contact_id,
+        data.title,
+        data.stage,
+        amount,
+        data.currency,
+        data.expected_close_date,
+    )
+    return _deal(row)
+
+
+async def update_deal(
+    actor: Actor, deal_id: str, changes: DealUpdate, *, expected_version: int | None = None
+) -> Deal:
+    row = await DEALS.fetch_for_change(actor, deal_id, COLUMNS, DEALS.update)
+    check_version(row["version"], expected_version)
+    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
+    if "owner_id" in values and values["owner_id"] != row["owner_id"]:
+        if not row["can_reassign"]:
+            raise Forbidden("You may not reassign this deal.")
+        values["owner_id"] = await DEALS.require_owner(
+            actor, values["owner_id"], "owner_id", DEALS.reassign
+        )
+    if values.get("contact_id") is not None and values["contact_id"] != row["contact_id"]:
+        values["contact_id"] = await require_visible(
+            actor, CONTACTS, values["contact_id"], "contact_id"
+        )
+    if "amount" in values or "currency" in values:
+        currency = values.get("currency", row["currency"])
+        amount = values.get("amount", row["amount"])
+        values["amount"] = _money(amount, currency)
+    changed = {k: v for k, v in values.items() if row[k] != v}
+    if "stage" in changed:
+        # Moving into won or lost closes the deal now; moving anywhere else reopens it.
+        closing = changed["stage"] in CLOSED_STAGES
+        changed["closed_at"] = await db.connection().fetchval("SELECT now()") if closing else None
+    if not changed:
+        return _deal(row)
+    updated = await update_row("deals", actor.company_id, row["id"], changed, returning=FIELDS)
+    return _deal(updated)
+
+
+async def delete_deal(actor: Actor, deal_id: str) -> None:
+    """Delete a deal; its tasks stay, without a deal."""
+    row = await DEALS.fetch_for_change(actor, deal_id, "d.id", DEALS.delete)
+    conn = db.connection()
+    await conn.execute(
+        """UPDATE tasks SET deal_id = NULL, version = version + 1, updated_at = now()
+           WHERE company_id = $1 AND deal_id = $2""",
+        actor.company_id,
+        row["id"],
+    )
+    await conn.execute(
+        "DELETE FROM deals WHERE company_id = $1 AND id = $2", actor.company_id, row["id"]
+    )

@@ -1,0 +1,142 @@
+"""What contacts, deals and tasks share: they are owned records under one policy.
+
+Each owned record names its owner in one column (`owner_id`, or `assignee_id`
+for tasks). The functions here apply the policy to that column, so the three
+domains check views, changes, deletes, reassignments and references the same
+way:
+
+- fetch inside the tenant and the view scope first: missing or invisible is 404;
+- then the action's scope on the same row: visible but not allowed is 403;
+- an owner named in a body must be an active agent of the company (else 422),
+  inside the actor's scope for the action (else 403);
+- a record named in a body (`contact_id`, `deal_id`) must be visible (else 422,
+  the same answer whether it is missing, foreign or hidden).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm import db
+from crm.errors import Forbidden, NotFound, ValidationFailed
+from crm.ids import parse_id
+from crm.policy import Actor, Args, Permission, Scope, scope_predicate
+from crm.query import TenantSelect
+
+
+@dataclass(frozen=True, slots=True)
+class Owned:
+    """How one kind of owned record is stored and governed."""
+
+    table: str
+    alias: str
+    owner_column: str
+    noun: str  # "contact": for messages
+    view: Permission
+    create: Permission
+    update: Permission
+    delete: Permission
+    reassign: Permission
+
+    def select(
+        self, actor: Actor, columns: str, permission: Permission | None = None
+    ) -> TenantSelect:
+        """The scoped SELECT every query of this record starts from."""
+        return TenantSelect(
+            actor,
+            permission or self.view,
+            table=self.table,
+            alias=self.alias,
+            columns=columns,
+            owner_column=self.owner_column,
+        )
+
+    async def fetch_visible(self, actor: Actor, record_id: str, columns: str) -> Any:
+        """The record if the actor may view it; 404 when it is missing or hidden alike."""
+        canonical = parse_id(record_id)
+        row = None
+        if canonical is not None:
+            query = self.select(actor, columns)
+            query.filter(f"{self.alias}.id = {query.add(canonical)}")
+            row = await query.fetchrow()
+        if row is None:
+            raise NotFound(f"No {self.noun} with id {record_id}.")
+        return row
+
+    async def fetch_for_change(
+        self, actor: Actor, record_id: str, columns: str, action: Permission
+    ) -> Any:
+        """The visible record, locked, if `action` is allowed on it: else 404 or 403.
+
+        An update's row also carries `can_reassign`, for changes of owner.
+        """
+        action_scope = actor.scope(action)
+        canonical = parse_id(record_id)
+        row = None
+        if canonical is not None:
+            query = self.select(actor, columns)
+            query.can("can_act", actor, action_scope)
+            if action is self.update:
+                query.can("can_reassign", actor, actor.scope(self.reassign))
+            query.filter(f"{self.alias}.id = {query.add(canonical)}")
+            sql = query.sql() + f" FOR UPDATE OF {self.alias}"
+            row = await db.connection().fetchrow(sql, *query.args.values)
+        if row is None:
+            raise NotFound(f"No {self.noun} with id {record_id}.")
+        if not row["can_act"]:
+            verb = "delete" if action is self.delete else "change"
+            raise Forbidden(f"You may view this {self.noun} but not {verb} it.")
+        return row
+
+    async def require_owner(
+        self, actor: Actor, agent_id: str, field: str, action: Permission
+    ) -> str:
+        """`agent_id` as the owner of a record the actor creates or reassigns."""
+        return await require_agent_in_scope(actor, agent_id, field, actor.scope(action), self.noun)
+
+
+async def require_agent_in_scope(
+    actor: Actor, agent_id: str, field: str, scope: Scope, noun: str
+) -> str:
+    canonical = parse_id(agent_id)
+    row = None
+    if canonical is not None:
+        args = Args(actor.company_id, canonical)
+        allowed = scope_predicate(actor, scope, "a.id", args)
+        row = await db.connection().fetchrow(
+            f"SELECT a.is_active, ({allowed}) AS allowed FROM agents a "
+            "WHERE a.company_id = $1 AND a.id = $2",
+            *args.values,
+        )
+    if row is None:
+        raise ValidationFailed.one(field, "No such agent.")
+    if not row["allowed"]:
+        raise Forbidden(f"You may not give a {noun} to that agent: it is outside your scope.")
+    if not row["is_active"]:
+        raise ValidationFailed.one(field, "The agent is deactivated.")
+    return canonical  # type: ignore[return-value]
+
+
+async def require_visible(
+    actor: Actor, kind: Owned, record_id: str, field: str, *, lock: bool = False
+) -> str:
+    """A record named in a body: visible to the actor, else 422 naming `field`."""
+    canonical = parse_id(record_id)
+    row = None
+    if canonical is not None:
+        query = kind.select(actor, f"{kind.alias}.id")
+        query.filter(f"{kind.alias}.id = {query.add(canonical)}")
+        sql = query.sql() + (f" FOR UPDATE OF {kind.alias}" if lock else "")
+        row = await db.connection().fetchrow(sql, *query.args.values)
+    if row is None:
+        raise ValidationFailed.one(field, f"No such {kind.noun}.")
+    return canonical  # type: ignore[return-value]
+
+
+def filter_id(query: TenantSelect, column: str, value: str | None) -> None:
+    """Filter on an id column; an id that cannot exist simply matches nothing."""
+    if value is None:
+        return
+    canonical = parse_id(value)
+    query.filter("FALSE" if canonical is None else f"{column} = {query.add(canonical)}")

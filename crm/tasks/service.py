@@ -1,0 +1,184 @@
+"""Tasks: things to do by a due date, assigned to an agent, under the owned-record policy.
+
+Every task change keeps its contacts' `next_task_due_at` exact in the same
+transaction: the contacts are locked first, so two concurrent task changes on
+one contact are applied one after the other and the second computes its
+minimum over what the first committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from crm import db
+from crm.contacts.service import CONTACTS
+from crm.deals.service import DEALS
+from crm.errors import Forbidden, ValidationFailed
+from crm.ids import new_id
+from crm.pagination import Sort, check_limit, pick_sort
+from crm.policy import Actor, Permission
+from crm.query import check_version, update_row
+from crm.records import Owned, filter_id, require_visible
+from crm.schemas import Page
+from crm.tasks.schemas import Task, TaskCreate, TaskUpdate
+
+TASKS = Owned(
+    table="tasks",
+    alias="t",
+    owner_column="assignee_id",
+    noun="task",
+    view=Permission.TASKS_VIEW,
+    create=Permission.TASKS_CREATE,
+    update=Permission.TASKS_UPDATE,
+    delete=Permission.TASKS_DELETE,
+    reassign=Permission.TASKS_REASSIGN,
+)
+FIELDS = (
+    "id, title, contact_id, deal_id, assignee_id, due_at, done, completed_at, created_at, "
+    "updated_at, version"
+)
+COLUMNS = ", ".join(f"t.{name.strip()}" for name in FIELDS.split(","))
+SORTS = {
+    "-created_at": Sort("-created_at", "t.created_at", datetime),
+    "created_at": Sort("created_at", "t.created_at", datetime),
+    "due_at": Sort("due_at", "t.due_at", datetime, nullable=True),
+}
+
+
+def _task(row: Any) -> Task:
+    return Task(**{name: row[name] for name in Task.__struct_fields__})
+
+
+async def list_tasks(
+    actor: Actor,
+    *,
+    assignee_id: str | None = None,
+    contact_id: str | None = None,
+    deal_id: str | None = None,
+    done: bool | None = None,
+    due_before: datetime | None = None,
+    sort: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[Task]:
+    order = pick_sort(SORTS, sort, "-created_at")
+    query = TASKS.select(actor, COLUMNS)
+    filter_id(query, "t.assignee_id", assignee_id)
+    filter_id(query, "t.contact_id", contact_id)
+    filter_id(query, "t.deal_id", deal_id)
+    if done is not None:
+        query.filter(f"t.done = {query.add(done)}")
+    if due_before is not None:
+        if due_before.tzinfo is None:
+            raise ValidationFailed.one("due_before", "must carry a time zone, e.g. Z")
+        query.filter(f"t.due_at < {query.add(due_before)}")
+    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_task)
+
+
+async def get_task(actor: Actor, task_id: str) -> Task:
+    return _task(await TASKS.fetch_visible(actor, task_id, COLUMNS))
+
+
+async def _lock_contacts(company_id: str, contact_ids: set[str | None]) -> list[str]:
+    """Lock the contacts whose next task may change, in id order (no deadlocks between us)."""
+    ids = sorted(i for i in contact_ids if i is not None)
+    if ids:
+        await db.connection().execute(
+            "SELECT id FROM contacts WHERE company_id = $1 AND id = ANY($2::uuid[]) "
+            "ORDER BY id FOR UPDATE",
+            company_id,
+            ids,
+        )
+    return ids
+
+
+async def _refresh_next_task(company_id: str, contact_ids: list[str]) -> None:
+    """Set each contact's `next_task_due_at` to the earliest due date of its open tasks."""
+    for contact_id in contact_ids:
+        await db.connection().execute(
+            """UPDATE contacts c
+               SET next_task_due_at = s.due, version = c.version + 1, updated_at = now()
+               FROM (SELECT min(due_at) AS due FROM tasks
+                     WHERE company_id = $1 AND contact_id = $2 AND NOT done) s
+               WHERE c.company_id = $1 AND c.id = $2
+                 AND c.next_task_due_at IS DISTINCT FROM s.due""",
+            company_id,
+            contact_id,
+        )
+
+
+async def create_task(actor: Actor, data: TaskCreate) -> Task:
+    actor.scope(TASKS.create)
+    assignee_id = await TASKS.require_owner(
+        actor, data.assignee_id or actor.agent_id, "assignee_id", TASKS.create
+    )
+    contact_id = deal_id = None
+    if data.contact_id is not None:
+        contact_id = await require_visible(actor, CONTACTS, data.contact_id, "contact_id")
+    if data.deal_id is not None:
+        deal_id = await require_visible(actor, DEALS, data.deal_id, "deal_id")
+    locked = await _lock_contacts(actor.company_id, {contact_id})
+    row = await db.connection().fetchrow(
+        f"""INSERT INTO tasks (id, company_id, assignee_id, contact_id, deal_id, title, due_at,
+                done, completed_at, created_at, updated_at, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 THEN now() END,
+                    now(), now(), 1)
+            RETURNING {FIELDS}""",
+        new_id(),
+        actor.company_id,
+        assignee_id,
+        contact_id,
+        deal_id,
+        data.title,
+        data.due_at,
+        data.done,
+    )
+    await _refresh_next_task(actor.company_id, locked)
+    return _task(row)
+
+
+async def update_task(
+    actor: Actor, task_id: str, changes: TaskUpdate, *, expected_version: int | None = None
+) -> Task:
+    row = await TASKS.fetch_for_change(actor, task_id, COLUMNS, TASKS.update)
+    check_version(row["version"], expected_version)
+    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
+    if "assignee_id" in values and values["assignee_id"] != row["assignee_id"]:
+        if not row["can_reassign"]:
+            raise Forbidden("You may not reassign this task.")
+        values["assignee_id"] = await TASKS.require_owner(
+            actor, values["assignee_id"], "assignee_id", TASKS.reassign
+        )
+    if values.get("contact_id") is not None and values["contact_id"] != row["contact_id"]:
+        values["contact_id"] = await require_visible(
+            actor, CONTACTS, values["contact_id"], "contact_id"
+        )
+    if values.get("deal_id") is not None and values["deal_id"] != row["deal_id"]:
+        values["deal_id"] = await require_visible(actor, DEALS, values["deal_id"], "deal_id")
+    changed = {k: v for k, v in values.items() if row[k] != v}
+    if "done" in changed:
+        changed["completed_at"] = (
+            await db.connection().fetchval("SELECT now()") if changed["done"] else None
+        )
+    if not changed:
+        return _task(row)
+    affects_contacts = {"contact_id", "due_at", "done"} & set(changed)
+    locked = await _lock_contacts(
+        actor.company_id,
+        {row["contact_id"], changed.get("contact_id")} if affects_contacts else set(),
+    )
+    updated = await update_row("tasks", actor.company_id, row["id"], changed, returning=FIELDS)
+    await _refresh_next_task(actor.company_id, locked)
+    return _task(updated)
+
+
+async def delete_task(actor: Actor, task_id: str) -> None:
+    row = await TASKS.fetch_for_change(actor, task_id, COLUMNS, TASKS.delete)
+    locked = await _lock_contacts(actor.company_id, {row["contact_id"]})
+    await db.connection().execute(
+        "DELETE FROM tasks WHERE company_id = $1 AND id = $2", actor.company_id, row["id"]
+    )
+    await _refresh_next_task(actor.company_id, locked)
