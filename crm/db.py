@@ -7,8 +7,8 @@ opens `transaction()`, the services below it reach the same connection through
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 
 import asyncpg
@@ -72,6 +72,16 @@ def connection() -> asyncpg.Connection:
     if conn is None:
         raise RuntimeError("no transaction is open: wrap the call in crm.db.transaction()")
     return conn
+
+
+@contextmanager
+def bound(conn: asyncpg.Connection) -> Iterator[asyncpg.Connection]:
+    """Run services on `conn` without a transaction: for reads of one statement each."""
+    token = _current.set(conn)
+    try:
+        yield conn
+    finally:
+        _current.reset(token)
 
 
 class Transaction:

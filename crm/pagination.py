@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from crm.errors import BadRequest, ValidationFailed
+from crm.ids import parse_id
 from crm.policy import Args
 
 DEFAULT_LIMIT = 50
@@ -99,7 +100,11 @@ def decode_cursor(text: str, sort: Sort) -> Cursor:
         value: Any = raw_value
         if name != sort.name:
             raise BadRequest("The cursor was made for another sort order.")
+        if parse_id(last_id) is None:
+            raise ValueError("not one of our ids")
         if value is not None:
+            if isinstance(value, float) != (sort.kind is float):
+                raise ValueError("a value of the wrong type")
             if sort.kind is float:
                 value = float(value)
             elif sort.kind is datetime:

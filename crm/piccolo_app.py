@@ -9,12 +9,13 @@ from crm.api_keys.tables import ApiKey
 from crm.companies.tables import Company
 from crm.contacts.tables import Contact, ContactPhone
 from crm.deals.tables import Deal
+from crm.idempotency.tables import IdempotencyKey
 from crm.tasks.tables import Task
 from crm.teams.tables import Team
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
-TABLES = [Company, Team, Agent, ApiKey, Contact, ContactPhone, Deal, Task]
+TABLES = [Company, Team, Agent, ApiKey, Contact, ContactPhone, Deal, Task, IdempotencyKey]
 
 APP_CONFIG = AppConfig(
     app_name="crm",

@@ -54,6 +54,8 @@ class Settings:
     rate_limit_free: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
     rate_limit_pro: RateLimit = field(default_factory=lambda: RateLimit(600, 60))
     rate_limit_enterprise: RateLimit = field(default_factory=lambda: RateLimit(6000, 60))
+    # Failed authentications allowed per client address, so keys cannot be guessed at speed.
+    auth_failure_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 60))
     # `limits` storage URL for rate-limit counters: `memory://` or `redis://host:port/db`.
     rate_limit_storage: str = "memory://"
     # Keys the HMAC of API keys. Required with `database_url`; generated in embedded mode.
@@ -117,6 +119,7 @@ class Settings:
             rate_limit_free=rate("CRM_RATE_LIMIT_FREE", defaults.rate_limit_free),
             rate_limit_pro=rate("CRM_RATE_LIMIT_PRO", defaults.rate_limit_pro),
             rate_limit_enterprise=rate("CRM_RATE_LIMIT_ENTERPRISE", defaults.rate_limit_enterprise),
+            auth_failure_limit=rate("CRM_AUTH_FAILURE_LIMIT", defaults.auth_failure_limit),
             rate_limit_storage=storage,
             secret_key=secret_key,
             database_pool_size=integer("CRM_DATABASE_POOL_SIZE", 10, 1, 1000),

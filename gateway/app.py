@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,12 +20,16 @@ from litestar.routes import BaseRoute
 
 from crm import db
 from crm.api_keys import service as api_keys
+from crm.idempotency import service as idempotency
 from crm.settings import Settings
+from gateway.keys import KeyCache
+from gateway.pipeline import MAX_BODY_BYTES, Gateway
 from gateway.problems import handle_exception
+from gateway.ratelimit import RateLimiter
 from gateway.request_id import add_request_id
 from gateway.routes import admin, health, v1
 
-MAX_BODY_BYTES = 1024 * 1024
+log = logging.getLogger("gateway")
 
 DESCRIPTION = """\
 The CRM's HTTP API for third-party integrations, payment providers and generated
@@ -79,11 +85,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await db.open_pool(database_url, size=settings.database_pool_size)
+        pool = await db.open_pool(database_url, size=settings.database_pool_size)
+        keys = KeyCache(pool, database_url)
+        app.state.pool = pool
+        app.state.gateway = Gateway(
+            settings=settings, pool=pool, keys=keys, limiter=RateLimiter(settings)
+        )
+        await keys.start()
+        housekeeping = asyncio.create_task(_housekeeping(pool), name="crm-housekeeping")
         try:
             yield
         finally:
-            await db.close_pool(app.state.pool)
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            await keys.stop()
+            await db.close_pool(pool)
 
     routers: list[Any] = [*health.ROUTES, v1.router()]
     if settings.admin_token is not None:
@@ -105,6 +122,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )
+
+
+async def _housekeeping(pool: Any) -> None:
+    """Hourly: delete idempotency answers older than 24 hours."""
+    while True:
+        try:
+            async with db.transaction(pool):
+                await idempotency.purge_expired()
+        except Exception as exc:  # the database may be away; try again next hour
+            log.warning("housekeeping failed (%s)", exc.__class__.__name__)
+        await asyncio.sleep(3600)
 
 
 def app_from_env() -> Litestar:

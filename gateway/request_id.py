@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
 from litestar.types import Message, Scope
 
@@ -11,7 +12,7 @@ HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
-def request_id(scope: Scope) -> str:
+def request_id(scope: Scope | dict[str, Any]) -> str:
     """The request's id, decided once and kept in the ASGI scope."""
     state = scope.setdefault("state", {})
     rid = state.get("request_id")

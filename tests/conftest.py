@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 from litestar import Litestar
 
 from crm.migrations import migrate
-from crm.settings import Settings
+from crm.settings import RateLimit, Settings
 from gateway.app import create_app
 from tests.database import create_database, drop_database, new_database_name, server_url
 
@@ -37,7 +37,17 @@ def database_url(postgres_server: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=SECRET_KEY, admin_token=ADMIN_TOKEN)
+    # Generous limits: the suite makes many calls (and many failed ones) from one
+    # address; the rate-limit tests build apps of their own with small limits.
+    return Settings(
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        admin_token=ADMIN_TOKEN,
+        rate_limit_free=RateLimit(100_000, 60),
+        rate_limit_pro=RateLimit(100_000, 60),
+        rate_limit_enterprise=RateLimit(100_000, 60),
+        auth_failure_limit=RateLimit(100_000, 60),
+    )
 
 
 @pytest.fixture(scope="session")

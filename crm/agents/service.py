@@ -11,6 +11,7 @@ from crm import db
 from crm.agents.schemas import Agent, AgentCreate, AgentUpdate, KeySummary, Me
 from crm.companies.schemas import Company
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from crm.events import auth_changed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission, Role, Scope
@@ -151,6 +152,9 @@ async def update_agent(
         await _keep_an_owner(actor.company_id, current.id)
     async with db.conflicts(CONFLICTS):
         row = await update_row("agents", actor.company_id, current.id, values, returning=RETURNING)
+    if {"role", "team_id", "is_active"} & set(values):
+        # Every process drops this agent's cached keys: the next request sees the change.
+        await auth_changed("agent", current.id)
     return _agent(row)
 
 

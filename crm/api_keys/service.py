@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import msgspec
 from crm import db
 from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
 from crm.errors import Forbidden, InsufficientScope, NotFound, Unauthenticated, ValidationFailed
+from crm.events import auth_changed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role, Scope
@@ -157,44 +159,93 @@ async def revoke_api_key(actor: Actor, key_id: str) -> None:
         raise NotFound(f"No API key with id {key_id}.")
     if not row["can_manage"]:
         raise Forbidden("This API key may not be revoked by you.")
-    await db.connection().execute(
+    prefix = await db.connection().fetchval(
         """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-           WHERE company_id = $1 AND id = $2""",
+           WHERE company_id = $1 AND id = $2 RETURNING prefix""",
         actor.company_id,
         canonical,
     )
+    await auth_changed("key", prefix)
 
 
-async def authenticate(key: str) -> Actor:
-    """The actor a presented key acts as, with its agent's current role and team.
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A verified key: who it acts as, until when, and the company's plan for rate limits."""
 
-    Every refusal is the same 401, so a caller learns nothing about which part
-    was wrong. A malformed key is refused before any database work.
+    actor: Actor
+    prefix: str
+    secret_hash: bytes = field(repr=False)
+    expires_at: datetime | None
+    plan: str
+    subscription_status: str
+
+    def check(self, key: str, now: datetime) -> Actor:
+        """The actor, if `key` is this credential's and it has not expired; else 401."""
+        if not api_key_matches(_secret(), key, self.secret_hash):
+            raise Unauthenticated("The API key is not valid.")
+        if self.expires_at is not None and self.expires_at <= now:
+            raise Unauthenticated("The API key has expired.")
+        return self.actor
+
+
+async def load_credential(prefix: str) -> Credential:
+    """Read a key's credential by its prefix, with its agent's current role and team.
+
+    Every refusal is the same 401 status, so a caller learns nothing it could use.
     """
-    prefix = parse_api_key(key)
-    if prefix is None:
-        raise Unauthenticated("The API key is malformed.")
     row = await db.connection().fetchrow(
         """SELECT k.id, k.company_id, k.agent_id, k.secret_hash, k.scopes, k.expires_at,
-                  k.revoked_at, a.role, a.team_id, a.is_active
+                  k.revoked_at, a.role, a.team_id, a.is_active, c.plan, c.subscription_status
            FROM api_keys k
            JOIN agents a ON a.company_id = k.company_id AND a.id = k.agent_id
+           JOIN companies c ON c.id = k.company_id
            WHERE k.prefix = $1""",
         prefix,
     )
-    if row is None or not api_key_matches(_secret(), key, row["secret_hash"]):
+    if row is None:
         raise Unauthenticated("The API key is not valid.")
     if row["revoked_at"] is not None:
         raise Unauthenticated("The API key has been revoked.")
-    if row["expires_at"] is not None and row["expires_at"] <= datetime.now(UTC):
-        raise Unauthenticated("The API key has expired.")
     if not row["is_active"]:
         raise Unauthenticated("The agent of this API key is deactivated.")
-    return Actor(
+    actor = Actor(
         agent_id=row["agent_id"],
         company_id=row["company_id"],
         role=Role(row["role"]),
         team_id=row["team_id"],
         key_scopes=frozenset(row["scopes"]),
         api_key_id=row["id"],
+    )
+    return Credential(
+        actor=actor,
+        prefix=prefix,
+        secret_hash=row["secret_hash"],
+        expires_at=row["expires_at"],
+        plan=row["plan"],
+        subscription_status=row["subscription_status"],
+    )
+
+
+async def authenticate(key: str) -> Actor:
+    """The actor a presented key acts as. A malformed key is refused before any database work."""
+    prefix = parse_api_key(key)
+    if prefix is None:
+        raise Unauthenticated("The API key is malformed.")
+    credential = await load_credential(prefix)
+    return credential.check(key, datetime.now(UTC))
+
+
+async def record_use(uses: dict[str, tuple[str, datetime]]) -> None:
+    """Set `last_used_at` of many keys at once: {key id: (company id, when)}."""
+    if not uses:
+        return
+    ids = list(uses)
+    await db.connection().execute(
+        """UPDATE api_keys k SET last_used_at = u.at
+           FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS u(id, company_id, at)
+           WHERE k.company_id = u.company_id AND k.id = u.id
+             AND (k.last_used_at IS NULL OR k.last_used_at < u.at)""",
+        ids,
+        [uses[i][0] for i in ids],
+        [uses[i][1] for i in ids],
     )

@@ -15,7 +15,9 @@ from crm.agents.schemas import Agent
 from crm.agents.service import insert_agent
 from crm.api_keys.service import issue_key
 from crm.companies.schemas import Company, CompanyBootstrap, CompanyUpdate
-from crm.errors import Forbidden, NotFound
+from crm.contacts.phones import is_region
+from crm.errors import Forbidden, NotFound, ValidationFailed
+from crm.events import auth_changed
 from crm.ids import new_id
 from crm.policy import Actor, Permission, Role, Scope
 from crm.query import check_version, update_row
@@ -27,6 +29,11 @@ COLUMNS = (
 CONFLICTS = {
     "companies_billing_customer_id_key": "Another company has this billing_customer_id.",
 }
+
+
+def _check_region(region: str | None) -> None:
+    if region is not None and not is_region(region):
+        raise ValidationFailed.one("default_region", "is not an ISO 3166 country code")
 
 
 def _company(row: Any) -> Company:
@@ -57,6 +64,7 @@ async def update_company(
     check_version(row["version"], expected_version)
     values = msgspec.structs.asdict(changes)
     values = {k: v for k, v in values.items() if v is not msgspec.UNSET}
+    _check_region(values.get("default_region"))
     if not values:
         return await get_company(actor)
     async with db.conflicts(CONFLICTS):
@@ -66,6 +74,7 @@ async def update_company(
             actor.company_id,
             *values.values(),
         )
+    await auth_changed("company", actor.company_id)
     return _company(updated)
 
 
@@ -84,6 +93,7 @@ class Bootstrapped:
 
 async def bootstrap_company(data: CompanyBootstrap) -> Bootstrapped:
     """Create a company, its first owner and the owner's first API key (operator only)."""
+    _check_region(data.default_region)
     conn = db.connection()
     slug = slugify(data.name)
     if await conn.fetchval("SELECT 1 FROM companies WHERE slug = $1", slug):

@@ -31,3 +31,8 @@ def to_e164(number: str, default_region: str | None) -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhone("is not a possible phone number for its country")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_region(code: str) -> bool:
+    """Whether `code` is a country or region whose phone numbers can be read."""
+    return code in phonenumbers.SUPPORTED_REGIONS

@@ -19,6 +19,7 @@ PG_TYPES = {
     "Bytea": "bytea",
     "Array": "ARRAY",
     "TSVector": "tsvector",
+    "JSONB": "jsonb",
 }
 
 

@@ -1,0 +1,219 @@
+"""Verified API keys, cached per process and dropped the moment they change anywhere.
+
+A request presents a key; the cache answers from memory when it holds that
+key's credential, so the hot path costs an HMAC and no database round trip.
+Correctness rests on one rule: **the cache is used only while this process is
+listening** to `crm.events.AUTH_CHANNEL`. Every revocation, role, team or
+activity change of an agent and every company change sends a notification in
+its transaction; the listener drops the matching entries. If the listening
+connection is lost, the cache is emptied and bypassed until it is back, so a
+revoked key is never served from memory, whatever process revoked it and on
+whatever host.
+
+`last_used_at` is kept without a write per request: uses are gathered in
+memory and written in one statement every `FLUSH_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+import asyncpg
+
+from crm import db
+from crm.api_keys.service import Credential, load_credential, record_use
+from crm.errors import Unauthenticated
+from crm.events import AUTH_CHANNEL
+from crm.security import parse_api_key
+
+log = logging.getLogger("gateway.keys")
+
+MAX_ENTRIES = 50_000
+ENTRY_SECONDS = 300.0  # an upper bound on any entry's life, belt and braces
+FLUSH_SECONDS = 30.0
+RECONNECT_SECONDS = 1.0
+ECHO_SECONDS = 1.0
+
+
+class KeyCache:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self._entries: OrderedDict[str, tuple[float, Credential]] = OrderedDict()
+        self._listening = False
+        self._uses: dict[str, tuple[str, datetime]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connection: asyncpg.Connection | None = None
+        self._ready = asyncio.Event()
+        self._echoes: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def listening(self) -> bool:
+        return self._listening
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="crm-auth-listener"),
+            asyncio.create_task(self._flush_periodically(), name="crm-key-uses"),
+        ]
+        # Give the listener a moment so the first requests can use the cache.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout=2)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._stop_listening()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        with contextlib.suppress(Exception):
+            await self.flush_uses()
+
+    def cached(self, key: str) -> Credential | None:
+        """The credential of `key` from memory, when it is there and valid; else None.
+
+        None means "ask `authenticate`": it may still be a good key.
+        """
+        if not self._listening:
+            return None
+        prefix = parse_api_key(key)
+        entry = self._entries.get(prefix) if prefix else None
+        if entry is None or time.monotonic() - entry[0] >= ENTRY_SECONDS:
+            return None
+        credential = entry[1]
+        try:
+            credential.check(key, datetime.now(UTC))
+        except Unauthenticated:
+            return None
+        self._note_use(credential)
+        return credential
+
+    def _note_use(self, credential: Credential) -> None:
+        actor = credential.actor
+        if actor.api_key_id is not None:
+            self._uses[actor.api_key_id] = (actor.company_id, datetime.now(UTC))
+
+    async def authenticate(self, key: str, conn: asyncpg.Connection) -> Credential:
+        """The credential of a presented key, checked in constant time; 401 otherwise."""
+        prefix = parse_api_key(key)
+        if prefix is None:
+            raise Unauthenticated("The API key is malformed.")
+        now = time.monotonic()
+        cached = self._entries.get(prefix) if self._listening else None
+        if cached is not None and now - cached[0] < ENTRY_SECONDS:
+            credential = cached[1]
+        else:
+            with db.bound(conn):
+                credential = await load_credential(prefix)
+            if self._listening:
+                self._remember(prefix, now, credential)
+        credential.check(key, datetime.now(UTC))
+        self._note_use(credential)
+        return credential
+
+    def _remember(self, prefix: str, now: float, credential: Credential) -> None:
+        self._entries[prefix] = (now, credential)
+        if len(self._entries) > MAX_ENTRIES:
+            self._entries.popitem(last=False)
+
+    def forget(self, event: str) -> None:
+        """Drop what an event names: `key:<prefix>`, `agent:<id>` or `company:<id>`."""
+        kind, _, ident = event.partition(":")
+        if kind == "key":
+            self._entries.pop(ident, None)
+            return
+        attribute = {"agent": "agent_id", "company": "company_id"}.get(kind)
+        if attribute is None:
+            self._entries.clear()  # an event we do not know: be safe
+            return
+        stale = [
+            prefix
+            for prefix, (_, credential) in self._entries.items()
+            if getattr(credential.actor, attribute) == ident
+        ]
+        for prefix in stale:
+            self._entries.pop(prefix, None)
+
+    def _on_notification(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        event = str(payload)
+        self.forget(event)
+        waiter = self._echoes.pop(event, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def committed(self, events: list[str]) -> None:
+        """Apply a committed transaction's events here, then wait (briefly) for their echo.
+
+        Dropping them locally makes this process's next request see the change; the
+        echo on our own listener shows PostgreSQL has dispatched the notification to
+        every listening process before the client hears that the change is done.
+        """
+        for event in events:
+            self.forget(event)
+        if not self._listening or not events:
+            return
+        loop = asyncio.get_running_loop()
+        waiters = [self._echoes.setdefault(e, loop.create_future()) for e in set(events)]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*waiters), timeout=ECHO_SECONDS)
+        for event in events:
+            self._echoes.pop(event, None)
+
+    def _stop_listening(self) -> None:
+        self._listening = False
+        self._entries.clear()
+
+    def _on_termination(self, connection: object) -> None:
+        log.warning("lost the auth listener connection; verifying keys in the database")
+        self._stop_listening()
+
+    async def _listen(self) -> None:
+        """Keep one LISTEN connection open; the cache is live only while it is."""
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=5)
+                conn.add_termination_listener(self._on_termination)
+                await conn.add_listener(AUTH_CHANNEL, self._on_notification)
+                self._connection = conn
+                self._entries.clear()  # whatever happened while deaf is forgotten
+                self._listening = True
+                self._ready.set()
+                while not conn.is_closed():
+                    await asyncio.sleep(RECONNECT_SECONDS)
+                    # An idle socket can die silently; a ping finds out.
+                    await conn.execute("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: retry, cache bypassed meanwhile
+                if self._listening:
+                    log.warning("auth listener failed (%s); retrying", exc.__class__.__name__)
+                self._stop_listening()
+                self._ready.set()
+                if conn is not None:
+                    conn.terminate()
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def flush_uses(self) -> None:
+        uses, self._uses = self._uses, {}
+        if not uses:
+            return
+        async with db.transaction(self._pool):
+            await record_use(uses)
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.flush_uses()
+            except Exception as exc:  # lost uses only delay last_used_at
+                log.warning("could not record key uses (%s)", exc.__class__.__name__)

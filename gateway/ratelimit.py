@@ -1,0 +1,81 @@
+"""Rate limits: per company by plan, and per client address for failed authentication.
+
+Counters use the `limits` library's moving window, which counts every hit in
+the last window exactly (no burst at window edges). In memory by default; with
+`CRM_RATE_LIMIT_STORAGE=redis://...` every process and host shares them, and the
+hit is one atomic Redis script, so a limit holds however many servers run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from crm.settings import RateLimit, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    policy: str
+    quota: int
+    window: int
+    remaining: int
+    reset: int  # seconds until the quota is whole again
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The IETF RateLimit-Policy and RateLimit structured headers."""
+        policy = f'"{self.policy}";q={self.quota};w={self.window}'
+        state = f'"{self.policy}";r={self.remaining};t={self.reset}'
+        return [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+
+
+def _item(limit: RateLimit, namespace: str) -> RateLimitItem:
+    return RateLimitItemPerSecond(limit.count, limit.window, namespace=namespace)
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        url = settings.rate_limit_storage
+        self._storage = storage_from_string(url if url.startswith("async+") else f"async+{url}")
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._plans = {
+            "free": _item(settings.rate_limit_free, "plan"),
+            "pro": _item(settings.rate_limit_pro, "plan"),
+            "enterprise": _item(settings.rate_limit_enterprise, "plan"),
+        }
+        self._auth = _item(settings.auth_failure_limit, "auth")
+
+    async def _decide(self, item: RateLimitItem, policy: str, ident: str, hit: bool) -> Decision:
+        allowed = (
+            await self._limiter.hit(item, ident) if hit else await self._limiter.test(item, ident)
+        )
+        stats = await self._limiter.get_window_stats(item, ident)
+        return Decision(
+            allowed=allowed,
+            policy=policy,
+            quota=item.amount,
+            window=item.get_expiry(),
+            remaining=max(0, stats.remaining),
+            # The moving window frees its oldest hit at reset_time.
+            reset=max(0, math.ceil(stats.reset_time - time.time())),
+        )
+
+    async def hit_company(self, company_id: str, plan: str, subscription_status: str) -> Decision:
+        """Count one request against the company's plan; a cancelled subscription gets `free`."""
+        effective = "free" if subscription_status == "cancelled" else plan
+        item = self._plans.get(effective, self._plans["free"])
+        return await self._decide(item, "plan", company_id, hit=True)
+
+    async def check_address(self, address: str) -> Decision:
+        """Whether this address may still try to authenticate (counts nothing)."""
+        return await self._decide(self._auth, "auth", address, hit=False)
+
+    async def fail_address(self, address: str) -> Decision:
+        """Count one failed authentication from this address."""
+        return await self._decide(self._auth, "auth", address, hit=True)
