@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import msgspec
@@ -232,6 +232,35 @@ async def _bootstrap(url: str, secret_key: str, data: CompanyBootstrap) -> Boots
         await db.close_pool(pool)
 
 
+def cmd_billing_events(args: argparse.Namespace) -> None:
+    with _database(_settings()) as ready:
+        assert ready.database_url is not None
+        page = asyncio.run(_billing_events(ready.database_url, args.company, args.limit))
+    if args.json:
+        print(msgspec.json.encode(page.data).decode())
+        return
+    if not page.data:
+        print("No payment events.")
+    for e in page.data:
+        print(
+            f"{e.received_at:%Y-%m-%d %H:%M:%S}  {e.id}  {e.type}  {e.outcome}"
+            f"  x{e.deliveries}  company={e.company_id or '-'}"
+            + (f"  ({e.reason})" if e.reason else "")
+        )
+
+
+async def _billing_events(url: str, company_id: str | None, limit: int) -> Any:
+    from crm import db
+    from crm.billing.service import list_events
+
+    pool = await db.open_pool(url, size=1)
+    try:
+        async with db.transaction(pool):
+            return await list_events(company_id=company_id, limit=limit)
+    finally:
+        await db.close_pool(pool)
+
+
 def openapi_document() -> bytes:
     """The OpenAPI document the app serves, as committed in `openapi/openapi.json`."""
     from gateway.app import create_app
@@ -285,6 +314,14 @@ def main(argv: list[str] | None = None) -> None:
     boot.add_argument("--plan", default="free", choices=["free", "pro", "enterprise"])
     boot.add_argument("--json", action="store_true", help="print JSON, for scripts")
     boot.set_defaults(func=cmd_bootstrap)
+
+    events = sub.add_parser(
+        "billing-events", help="list received payment events and what was done about each"
+    )
+    events.add_argument("--company", help="only this company's events (its id)")
+    events.add_argument("--limit", type=int, default=50, help="how many, newest first (1-200)")
+    events.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    events.set_defaults(func=cmd_billing_events)
 
     openapi = sub.add_parser("openapi", help="write the OpenAPI document the app serves")
     openapi.add_argument("--output", default=str(OPENAPI_PATH))

@@ -6,6 +6,7 @@ from piccolo.conf.apps import AppConfig
 
 from crm.agents.tables import Agent
 from crm.api_keys.tables import ApiKey
+from crm.billing.tables import BillingEvent
 from crm.companies.tables import Company
 from crm.contacts.tables import Contact, ContactPhone
 from crm.deals.tables import Deal
@@ -15,7 +16,18 @@ from crm.teams.tables import Team
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
-TABLES = [Company, Team, Agent, ApiKey, Contact, ContactPhone, Deal, Task, IdempotencyKey]
+TABLES = [
+    Company,
+    Team,
+    Agent,
+    ApiKey,
+    Contact,
+    ContactPhone,
+    Deal,
+    Task,
+    IdempotencyKey,
+    BillingEvent,
+]
 
 APP_CONFIG = AppConfig(
     app_name="crm",

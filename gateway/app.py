@@ -27,7 +27,7 @@ from gateway.pipeline import MAX_BODY_BYTES, Gateway
 from gateway.problems import handle_exception
 from gateway.ratelimit import RateLimiter
 from gateway.request_id import add_request_id
-from gateway.routes import admin, health, v1
+from gateway.routes import admin, health, v1, webhooks
 
 log = logging.getLogger("gateway")
 
@@ -106,6 +106,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.admin_token is not None:
         # Without a token the operator API does not exist: every /admin path is 404.
         routers.append(admin.router())
+    if settings.payment_webhook_secrets:
+        # Without a secret anyone could forge events: the route does not exist.
+        routers.append(webhooks.router())
 
     return Litestar(
         route_handlers=routers,

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm import db
+from crm import db, events
 from gateway.problems import handle_exception
 
 
@@ -30,12 +30,18 @@ class TransactionMiddleware:
         async def hold(message: Message) -> None:
             held.append(message)
 
+        state = scope["litestar_app"].state
         try:
-            async with db.transaction(scope["litestar_app"].state.pool) as tx:
-                await self.app(scope, receive, hold)
-                status: Any = held[0].get("status", 500) if held else 500
-                if status >= 400:
-                    tx.rollback_only()
+            with events.collecting() as changes:
+                async with db.transaction(state.pool) as tx:
+                    await self.app(scope, receive, hold)
+                    status: Any = held[0].get("status", 500) if held else 500
+                    if status >= 400:
+                        tx.rollback_only()
+            if status < 400:
+                # Committed: this process forgets what the change made stale before it
+                # answers (other processes hear the notification).
+                await state.gateway.keys.committed(changes)
         except Exception as exc:
             # The app answered, but the commit failed (or the pool was unreachable):
             # what was held must not be sent.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,10 @@ from gateway.app import create_app
 from tests.database import create_database, drop_database, new_database_name, server_url
 
 SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+# Two payment webhook secrets, as during a rotation: a Stripe-style one and a
+# Standard Webhooks one (`whsec_` + base64 of the key).
+STRIPE_SECRET = "whsec_stripe_test_secret_0123456789"
+STANDARD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32b!!").decode()
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
@@ -44,9 +49,10 @@ def settings(database_url: str) -> Settings:
         secret_key=SECRET_KEY,
         admin_token=ADMIN_TOKEN,
         rate_limit_free=RateLimit(100_000, 60),
-        rate_limit_pro=RateLimit(100_000, 60),
-        rate_limit_enterprise=RateLimit(100_000, 60),
+        rate_limit_pro=RateLimit(200_000, 60),
+        rate_limit_enterprise=RateLimit(300_000, 60),
         auth_failure_limit=RateLimit(100_000, 60),
+        payment_webhook_secrets=(STRIPE_SECRET, STANDARD_SECRET),
     )
 
 

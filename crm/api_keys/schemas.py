@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -42,5 +42,5 @@ class ApiKeyCreated(ApiKey, kw_only=True):
 class ApiKeyCreate(Input):
     name: Name
     agent_id: Id | None = None
-    scopes: list[KeyScope] | None = None
+    scopes: Annotated[list[KeyScope], msgspec.Meta(min_length=1)] | None = None
     expires_at: Timestamp | None = None

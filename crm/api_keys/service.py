@@ -14,8 +14,9 @@ from crm.errors import Forbidden, InsufficientScope, NotFound, Unauthenticated, 
 from crm.events import auth_changed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
-from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role, Scope
+from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role
 from crm.query import TenantSelect
+from crm.records import require_agent_in_scope
 from crm.schemas import Page
 from crm.security import api_key_matches, generate_api_key, hash_api_key, parse_api_key
 
@@ -112,9 +113,8 @@ async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
     scope = actor.scope(Permission.API_KEYS_MANAGE)
     agent_id = actor.agent_id
     if data.agent_id is not None and data.agent_id != actor.agent_id:
-        if scope is not Scope.ALL:
-            raise Forbidden("Only an owner may issue keys for another agent.")
-        agent_id = await _active_agent(actor.company_id, data.agent_id)
+        # Missing or foreign: 422; an agent of the company the actor may not manage: 403.
+        agent_id = await require_agent_in_scope(actor, data.agent_id, "agent_id", scope, "key")
     scopes: list[str] = (
         list(dict.fromkeys(data.scopes)) if data.scopes is not None else list(ALL_KEY_SCOPES)
     )
@@ -133,18 +133,6 @@ async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
         actor.company_id, agent_id, name=data.name, scopes=scopes, expires_at=data.expires_at
     )
     return ApiKeyCreated(key=key, **msgspec.structs.asdict(record))
-
-
-async def _active_agent(company_id: str, agent_id: str) -> str:
-    canonical = parse_id(agent_id)
-    active = canonical is not None and await db.connection().fetchval(
-        "SELECT is_active FROM agents WHERE company_id = $1 AND id = $2", company_id, canonical
-    )
-    if active is None or canonical is None:
-        raise ValidationFailed.one("agent_id", "No such agent.")
-    if not active:
-        raise ValidationFailed.one("agent_id", "The agent is deactivated.")
-    return canonical
 
 
 async def revoke_api_key(actor: Actor, key_id: str) -> None:

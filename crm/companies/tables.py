@@ -13,6 +13,8 @@ class Company(Table, tablename="companies"):
     billing_email = Varchar(length=320, null=True, default=None)
     billing_customer_id = Varchar(length=255, null=True, default=None, unique=True)
     default_region = Varchar(length=2, null=True, default=None)
+    # `created` of the newest payment event applied: older events do not overwrite.
+    billing_event_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)

@@ -6,14 +6,18 @@ import hmac
 from typing import Any
 
 import msgspec
-from litestar import Request, Router, post
+from litestar import Request, Router, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from crm.agents.schemas import Agent
+from crm.billing import service as billing
+from crm.billing.schemas import BillingEvent
 from crm.companies.schemas import Company, CompanyBootstrap
 from crm.companies.service import bootstrap_company
 from crm.errors import NotFound, Unauthenticated
+from crm.schemas import Page
+from gateway.responses import Cursor, Limit, problems
 from gateway.transaction import TransactionMiddleware
 
 
@@ -45,10 +49,25 @@ async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     return BootstrapResult(company=result.company, owner=result.owner, api_key=result.api_key)
 
 
+@get(
+    "/billing-events",
+    operation_id="adminListBillingEvents",
+    summary="List payment events",
+    security=[{"adminToken": []}],
+    responses=problems(400, 401, 422),
+)
+async def list_billing_events(
+    company_id: FromQuery[str | None] = None, limit: Limit = 50, cursor: Cursor = None
+) -> Page[BillingEvent]:
+    """Lists received payment events, newest first, with what was done about each
+    (applied, stale or ignored, and why) and how often each was delivered."""
+    return await billing.list_events(company_id=company_id, limit=limit, cursor=cursor)
+
+
 def router() -> Router:
     return Router(
         path="/admin/v1",
-        route_handlers=[create_company],
+        route_handlers=[create_company, list_billing_events],
         before_request=require_admin,
         middleware=[TransactionMiddleware],
         tags=["operator"],

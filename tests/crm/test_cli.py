@@ -155,3 +155,21 @@ def test_serve_starts_the_embedded_database_and_stops_cleanly_on_ctrl_c(tmp_path
     assert "Stopped." in output
     # The embedded PostgreSQL stopped with the server.
     assert not (tmp_path / ".crm" / "postgres" / "postmaster.pid").exists()
+
+
+async def test_billing_events_lists_received_events_for_the_operator(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    from tests.gateway.routes.test_webhooks import billed_company, deliver, event
+
+    tenant, customer = await billed_company(client)
+    await deliver(client, event(customer, plan="pro"))
+    env = clean_env(CRM_DATABASE_URL=database_url, CRM_SECRET_KEY=SECRET_KEY)
+    listed = crm("billing-events", "--company", tenant.id, "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["type"], r["outcome"]) for r in rows] == [
+        ("customer.subscription.updated", "applied")
+    ]
+    text = crm("billing-events", "--company", tenant.id, env=env)
+    assert "customer.subscription.updated  applied  x1" in text.stdout

@@ -1,0 +1,1 @@
+"""Benchmarks, run on demand (`./dev bench <name>`); never part of the test suite."""

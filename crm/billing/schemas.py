@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+
+class EventData(msgspec.Struct):
+    object: dict[str, Any]
+
+
+class Event(msgspec.Struct):
+    """A payment provider's event, as delivered (Stripe's shape)."""
+
+    id: str
+    type: str
+    created: int
+    data: EventData
+
+
+Outcome = Literal["applied", "stale", "ignored"]
+
+
+class BillingEvent(msgspec.Struct, kw_only=True):
+    """A received event and what was done about it (operator's view)."""
+
+    id: str
+    type: str
+    created: datetime
+    customer: str | None
+    company_id: str | None
+    outcome: Outcome
+    reason: str | None
+    received_at: datetime
+    deliveries: int
+    last_delivered_at: datetime
+
+
+class Receipt(msgspec.Struct, kw_only=True):
+    """The answer to a delivery."""
+
+    id: str
+    outcome: Outcome
+    duplicate: bool
+    reason: str | None = None

@@ -1,0 +1,49 @@
+"""`POST /webhooks/payments`: the payment provider's events. The signature is the credential."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Router, post
+from litestar.datastructures import State
+
+from crm.billing import service as billing
+from crm.billing.schemas import Event, Receipt
+from crm.errors import BadRequest
+from gateway import webhooks
+from gateway.responses import problems
+from gateway.transaction import TransactionMiddleware
+
+_events = msgspec.json.Decoder(Event)
+
+
+@post(
+    "/payments",
+    operation_id="receivePaymentEvent",
+    summary="Receive a payment event",
+    status_code=200,
+    responses=problems(400, 413),
+    security=[],
+)
+async def receive_payment_event(request: Request[Any, Any, State]) -> Receipt:
+    """Verifies the signature on the raw body (Stripe-Signature or Standard Webhooks), then
+    applies the event once: redeliveries and older events change nothing; unknown types and
+    customers are recorded and acknowledged."""
+    body = await request.body()
+    secrets = request.app.state.settings.payment_webhook_secrets
+    webhooks.verify(body, request.headers, secrets)
+    try:
+        event = _events.decode(body)
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"The event is not one we can read: {exc}") from None
+    return await billing.apply_event(event)
+
+
+def router() -> Router:
+    return Router(
+        path="/webhooks",
+        route_handlers=[receive_payment_event],
+        middleware=[TransactionMiddleware],
+        tags=["webhooks"],
+    )
