@@ -71,13 +71,20 @@ def server(command: list[str], env: dict[str, str], port: int) -> Iterator[subpr
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     full_env.update(env)
     process = subprocess.Popen(
-        command, env=full_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        env=full_env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited: {process.stderr.read() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"{command[0]} exited: {process.stderr.read() if process.stderr else ''}"
+                )
             try:
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
                 break
@@ -104,8 +111,20 @@ def rss_mb(pid: int) -> float:
 
 def uvicorn_command(app: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
     ]
 
 

@@ -18,8 +18,8 @@ import sys
 from bench import loadgen
 from bench.common import (
     SECRET_KEY,
-    fresh_database,
     free_port,
+    fresh_database,
     postgres_server,
     rss_mb,
     server,
@@ -42,8 +42,11 @@ async def seed(url: str, contacts: int) -> tuple[str, str]:
         async with db.transaction(pool):
             made = await bootstrap_company(
                 CompanyBootstrap(
-                    name="Bench", owner_email="owner@bench.example", owner_name="Owner",
-                    plan="enterprise", default_region="US",
+                    name="Bench",
+                    owner_email="owner@bench.example",
+                    owner_name="Owner",
+                    plan="enterprise",
+                    default_region="US",
                 )
             )
         owner = Actor(
@@ -55,8 +58,10 @@ async def seed(url: str, contacts: int) -> tuple[str, str]:
                     await create_contact(
                         owner,
                         ContactCreate(
-                            first_name=f"First{i}", last_name=f"Last{i}",
-                            email=f"person{i}@example.com", company_name=f"Company {i % 97}",
+                            first_name=f"First{i}",
+                            last_name=f"Last{i}",
+                            email=f"person{i}@example.com",
+                            company_name=f"Company {i % 97}",
                             phones=[PhoneInput(number=f"+1202555{i % 10000:04d}", label="work")],
                             tags=["bench"],
                         ),
@@ -90,13 +95,19 @@ async def main(args: argparse.Namespace) -> None:
                     "bare": (bare_port, lambda i: bare_request),
                 }
                 for port, make in targets.values():  # warm up both
-                    await loadgen.run("127.0.0.1", port, make, seconds=2, concurrency=args.concurrency)
+                    await loadgen.run(
+                        "127.0.0.1", port, make, seconds=2, concurrency=args.concurrency
+                    )
                 rates: dict[str, list[float]] = {name: [] for name in targets}
                 p50: dict[str, list[float]] = {name: [] for name in targets}
                 for round_no in range(args.rounds):
                     for name, (port, make) in targets.items():
                         result = await loadgen.run(
-                            "127.0.0.1", port, make, seconds=args.seconds, concurrency=args.concurrency
+                            "127.0.0.1",
+                            port,
+                            make,
+                            seconds=args.seconds,
+                            concurrency=args.concurrency,
                         )
                         assert set(result.statuses) == {200}, (name, result.statuses)
                         rates[name].append(result.rate)
@@ -110,17 +121,27 @@ async def main(args: argparse.Namespace) -> None:
     gw_rate, bare_rate = statistics.median(rates["gateway"]), statistics.median(rates["bare"])
     ratios = [g / b for g, b in zip(rates["gateway"], rates["bare"], strict=True)]
     print()
-    print(f"contacts in the company: {args.contacts}; concurrency {args.concurrency}; "
-          f"{args.rounds} rounds of {args.seconds} s")
-    print(f"gateway GET /v1/contacts?limit=50  median {gw_rate:8.0f} req/s  p50 {statistics.median(p50['gateway']):.2f} ms")
-    print(f"bare Litestar + asyncpg            median {bare_rate:8.0f} req/s  p50 {statistics.median(p50['bare']):.2f} ms")
-    print(f"ratio gateway/bare: median of rounds {statistics.median(ratios):.3f} "
-          f"(ratio of medians {gw_rate / bare_rate:.3f}); target >= 0.90")
+    print(
+        f"contacts in the company: {args.contacts}; concurrency {args.concurrency}; "
+        f"{args.rounds} rounds of {args.seconds} s"
+    )
+    print(
+        f"gateway GET /v1/contacts?limit=50  median {gw_rate:8.0f} req/s  p50 {statistics.median(p50['gateway']):.2f} ms"
+    )
+    print(
+        f"bare Litestar + asyncpg            median {bare_rate:8.0f} req/s  p50 {statistics.median(p50['bare']):.2f} ms"
+    )
+    print(
+        f"ratio gateway/bare: median of rounds {statistics.median(ratios):.3f} "
+        f"(ratio of medians {gw_rate / bare_rate:.3f}); target >= 0.90"
+    )
     print(f"gateway server RSS after the run: {gateway_rss:.0f} MB")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)

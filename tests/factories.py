@@ -96,3 +96,41 @@ async def make_agent(
         _, key = await issue_key(tenant.id, agent.id, name="test key", scopes=scopes)
     actor = Actor(agent_id=agent.id, company_id=tenant.id, role=Role(role), team_id=team_id)
     return Member(actor=actor, key=key)
+
+
+# Records made through the services, each in its own transaction (so each gets its
+# own `created_at`), answered as the JSON the API would show.
+
+
+async def make_contact(member: Member, **fields: object) -> dict:
+    import msgspec
+
+    from crm.contacts.schemas import ContactCreate
+    from crm.contacts.service import create_contact
+
+    data = msgspec.convert({"first_name": "Casey", **fields}, ContactCreate)
+    async with db.transaction():
+        return msgspec.to_builtins(await create_contact(member.actor, data))
+
+
+async def make_deal(member: Member, **fields: object) -> dict:
+    import msgspec
+
+    from crm.deals.schemas import DealCreate
+    from crm.deals.service import create_deal
+
+    data = msgspec.convert({"title": unique("Deal"), **fields}, DealCreate, strict=False)
+    async with db.transaction():
+        return msgspec.to_builtins(await create_deal(member.actor, data))
+
+
+async def make_task(member: Member, **fields: object) -> dict:
+    """`due_at` may be RFC 3339 text, as in a request body."""
+    import msgspec
+
+    from crm.tasks.schemas import TaskCreate
+    from crm.tasks.service import create_task
+
+    data = msgspec.convert({"title": unique("Task"), **fields}, TaskCreate, strict=False)
+    async with db.transaction():
+        return msgspec.to_builtins(await create_task(member.actor, data))
