@@ -15,9 +15,8 @@ from crm import db
 from crm.errors import PreconditionFailed
 from crm.pagination import Sort, decode_cursor, encode_cursor
 from crm.policy import Actor, Args, Permission, Scope, scope_predicate
-from crm.schemas import Page
 
-T = TypeVar("T")
+P = TypeVar("P")
 
 
 class TenantSelect:
@@ -96,9 +95,10 @@ class TenantSelect:
         sort: Sort,
         limit: int,
         cursor: str | None,
-        build: Callable[[Any], T],
+        build: Callable[[Any], Any],
+        page: Callable[..., P],
         sort_key: str | None = None,
-    ) -> Page[T]:
+    ) -> P:
         """One page in `sort` order, resuming after `cursor`.
 
         Fetches one row more than asked to know whether another page follows.
@@ -114,7 +114,7 @@ class TenantSelect:
             last = rows[-1]
             key = sort_key or sort.column.rsplit(".", 1)[-1]
             next_cursor = encode_cursor(sort, last[key], last["id"])
-        return Page(data=[build(row) for row in rows], next_cursor=next_cursor)
+        return page(data=[build(row) for row in rows], next_cursor=next_cursor)
 
 
 def check_version(current: int, expected: int | None) -> None:

@@ -31,7 +31,8 @@ Email = Annotated[
         description="An email address.",
     ),
 ]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A name has at least one visible character: "   " is no name.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 Region = Annotated[
     str,
     msgspec.Meta(

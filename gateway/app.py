@@ -23,6 +23,7 @@ from crm.api_keys import service as api_keys
 from crm.idempotency import service as idempotency
 from crm.settings import Settings
 from gateway.keys import KeyCache
+from gateway.openapi import refine
 from gateway.pipeline import MAX_BODY_BYTES, Gateway
 from gateway.problems import handle_exception
 from gateway.ratelimit import RateLimiter
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Without a secret anyone could forge events: the route does not exist.
         routers.append(webhooks.router())
 
-    return Litestar(
+    app = Litestar(
         route_handlers=routers,
         lifespan=[lifespan],
         state=State({"settings": settings}),
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )
+    refine(app)
+    return app
 
 
 async def _housekeeping(pool: Any) -> None:

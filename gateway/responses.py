@@ -39,7 +39,7 @@ class Problem(msgspec.Struct, kw_only=True):
 
 _DESCRIPTIONS = {
     400: "Malformed JSON, bad query syntax or a bad cursor (`bad_request`)",
-    401: "No key, or a malformed, unknown, revoked or expired one (`unauthenticated`)",
+    401: "No credential, or a malformed, unknown, revoked or expired one (`unauthenticated`)",
     403: "The key lacks the scope (`insufficient_scope`), or the role may not (`forbidden`)",
     404: "No such record, or one the caller may not see (`not_found`)",
     409: "The request conflicts with the current state (`conflict`)",

@@ -54,3 +54,10 @@ class Me(msgspec.Struct, kw_only=True):
     agent: Agent
     company: Company
     api_key: KeySummary | None
+
+
+class AgentPage(msgspec.Struct, kw_only=True):
+    """One page of agents; `next_cursor` is null on the last page."""
+
+    data: list[Agent]
+    next_cursor: str | None

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from crm import db
-from crm.agents.schemas import Agent, AgentCreate, AgentUpdate, KeySummary, Me
+from crm.agents.schemas import Agent, AgentCreate, AgentPage, AgentUpdate, KeySummary, Me
 from crm.companies.schemas import Company
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.events import auth_changed
@@ -16,7 +16,6 @@ from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission, Role, Scope
 from crm.query import TenantSelect, check_version, update_row
-from crm.schemas import Page
 from crm.security import hash_password
 
 COLUMNS = (
@@ -51,7 +50,7 @@ async def list_agents(
     sort: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[Agent]:
+) -> AgentPage:
     order = pick_sort(SORTS, sort, "-created_at")
     query = _visible(actor)
     if team_id is not None:
@@ -60,7 +59,9 @@ async def list_agents(
         query.filter(f"a.role = {query.add(role)}")
     if is_active is not None:
         query.filter(f"a.is_active = {query.add(is_active)}")
-    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_agent)
+    return await query.page(
+        sort=order, limit=check_limit(limit), cursor=cursor, build=_agent, page=AgentPage
+    )
 
 
 async def get_agent(actor: Actor, agent_id: str, *, for_update: bool = False) -> Agent:

@@ -44,3 +44,10 @@ class ApiKeyCreate(Input):
     agent_id: Id | None = None
     scopes: Annotated[list[KeyScope], msgspec.Meta(min_length=1)] | None = None
     expires_at: Timestamp | None = None
+
+
+class ApiKeyPage(msgspec.Struct, kw_only=True):
+    """One page of API keys; `next_cursor` is null on the last page."""
+
+    data: list[ApiKey]
+    next_cursor: str | None

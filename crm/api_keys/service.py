@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from crm import db
-from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
+from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
 from crm.errors import Forbidden, InsufficientScope, NotFound, Unauthenticated, ValidationFailed
 from crm.events import auth_changed
 from crm.ids import new_id, parse_id
@@ -17,7 +17,6 @@ from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role
 from crm.query import TenantSelect
 from crm.records import require_agent_in_scope
-from crm.schemas import Page
 from crm.security import api_key_matches, generate_api_key, hash_api_key, parse_api_key
 
 COLUMNS = (
@@ -62,12 +61,14 @@ async def list_api_keys(
     sort: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[ApiKey]:
+) -> ApiKeyPage:
     order = pick_sort(SORTS, sort, "-created_at")
     query = _visible(actor)
     if agent_id is not None:
         query.filter(f"k.agent_id = {query.add(parse_id(agent_id))}")
-    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_api_key)
+    return await query.page(
+        sort=order, limit=check_limit(limit), cursor=cursor, build=_api_key, page=ApiKeyPage
+    )
 
 
 async def get_api_key(actor: Actor, key_id: str) -> ApiKey:

@@ -44,3 +44,10 @@ class Receipt(msgspec.Struct, kw_only=True):
     outcome: Outcome
     duplicate: bool
     reason: str | None = None
+
+
+class BillingEventPage(msgspec.Struct, kw_only=True):
+    """One page of payment events; `next_cursor` is null on the last page."""
+
+    data: list[BillingEvent]
+    next_cursor: str | None

@@ -23,12 +23,11 @@ from typing import Any
 import msgspec
 
 from crm import db
-from crm.billing.schemas import BillingEvent, Event, Outcome, Receipt
+from crm.billing.schemas import BillingEvent, BillingEventPage, Event, Outcome, Receipt
 from crm.events import auth_changed
 from crm.ids import parse_id
 from crm.pagination import Sort, check_limit, decode_cursor, encode_cursor
 from crm.policy import Args
-from crm.schemas import Page
 
 PLANS = frozenset({"free", "pro", "enterprise"})
 STATUSES = {
@@ -174,7 +173,7 @@ COLUMNS = (
 
 async def list_events(
     *, company_id: str | None = None, limit: int = 50, cursor: str | None = None
-) -> Page[BillingEvent]:
+) -> BillingEventPage:
     """The operator's view of received events, newest first. Never exposed to tenants."""
     check_limit(limit)
     args = Args()
@@ -193,4 +192,4 @@ async def list_events(
     rows = rows[:limit]
     data = [BillingEvent(**dict(row)) for row in rows]
     next_cursor = encode_cursor(SORT, rows[-1]["received_at"], rows[-1]["id"]) if more else None
-    return Page(data=data, next_cursor=next_cursor)
+    return BillingEventPage(data=data, next_cursor=next_cursor)

@@ -76,3 +76,10 @@ class ContactUpdate(Input):
     owner_id: Id | msgspec.UnsetType = msgspec.UNSET
     tags: Tags | msgspec.UnsetType = msgspec.UNSET
     notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class ContactPage(msgspec.Struct, kw_only=True):
+    """One page of contacts; `next_cursor` is null on the last page."""
+
+    data: list[Contact]
+    next_cursor: str | None

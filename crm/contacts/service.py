@@ -9,7 +9,14 @@ import msgspec
 
 from crm import db
 from crm.contacts.phones import InvalidPhone, to_e164
-from crm.contacts.schemas import Contact, ContactCreate, ContactUpdate, Phone, PhoneInput
+from crm.contacts.schemas import (
+    Contact,
+    ContactCreate,
+    ContactPage,
+    ContactUpdate,
+    Phone,
+    PhoneInput,
+)
 from crm.contacts.search import DOCUMENT_SQL, document_parts, to_tsquery
 from crm.errors import FieldError, Forbidden, ValidationFailed
 from crm.ids import new_id
@@ -17,7 +24,6 @@ from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission
 from crm.query import TenantSelect, check_version
 from crm.records import Owned, filter_id
-from crm.schemas import Page
 
 CONTACTS = Owned(
     table="contacts",
@@ -104,7 +110,7 @@ async def list_contacts(
     sort: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[Contact]:
+) -> ContactPage:
     """Visible contacts, filtered; with `q`, ranked by relevance unless `sort` is given."""
     check_limit(limit)
     query = CONTACTS.select(actor, COLUMNS)
@@ -129,17 +135,22 @@ async def list_contacts(
         if sort is None:
             return await _ranked(query, placeholder, limit, cursor)
     order = pick_sort(SORTS, sort, "-created_at")
-    return await query.page(sort=order, limit=limit, cursor=cursor, build=_contact)
+    return await query.page(
+        sort=order, limit=limit, cursor=cursor, build=_contact, page=ContactPage
+    )
 
 
-async def _ranked(
-    query: TenantSelect, tsquery: str, limit: int, cursor: str | None
-) -> Page[Contact]:
+async def _ranked(query: TenantSelect, tsquery: str, limit: int, cursor: str | None) -> ContactPage:
     rank = f"ts_rank(c.search, to_tsquery('simple', {tsquery}))"
     query.columns += f", {rank} AS relevance"
     relevance = Sort("-relevance", rank, float)
     return await query.page(
-        sort=relevance, limit=limit, cursor=cursor, build=_contact, sort_key="relevance"
+        sort=relevance,
+        limit=limit,
+        cursor=cursor,
+        build=_contact,
+        page=ContactPage,
+        sort_key="relevance",
     )
 
 

@@ -55,3 +55,10 @@ class DealUpdate(Input):
     amount: Amount | msgspec.UnsetType | None = msgspec.UNSET
     currency: Currency | msgspec.UnsetType | None = msgspec.UNSET
     expected_close_date: date | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class DealPage(msgspec.Struct, kw_only=True):
+    """One page of deals; `next_cursor` is null on the last page."""
+
+    data: list[Deal]
+    next_cursor: str | None

@@ -10,7 +10,7 @@ import msgspec
 
 from crm import db
 from crm.contacts.service import CONTACTS
-from crm.deals.schemas import Deal, DealCreate, DealUpdate
+from crm.deals.schemas import Deal, DealCreate, DealPage, DealUpdate
 from crm.errors import Forbidden, ValidationFailed
 from crm.ids import new_id
 from crm.money import InvalidMoney, check_currency, format_amount, parse_amount
@@ -18,7 +18,6 @@ from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission
 from crm.query import check_version, update_row
 from crm.records import Owned, filter_id, require_visible
-from crm.schemas import Page
 
 DEALS = Owned(
     table="deals",
@@ -92,14 +91,16 @@ async def list_deals(
     sort: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[Deal]:
+) -> DealPage:
     order = pick_sort(SORTS, sort, "-created_at")
     query = DEALS.select(actor, COLUMNS)
     if stage is not None:
         query.filter(f"d.stage = {query.add(stage)}")
     filter_id(query, "d.owner_id", owner_id)
     filter_id(query, "d.contact_id", contact_id)
-    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_deal)
+    return await query.page(
+        sort=order, limit=check_limit(limit), cursor=cursor, build=_deal, page=DealPage
+    )
 
 
 async def get_deal(actor: Actor, deal_id: str) -> Deal:

@@ -39,3 +39,10 @@ class TaskUpdate(Input):
     assignee_id: Id | msgspec.UnsetType = msgspec.UNSET
     due_at: Timestamp | msgspec.UnsetType | None = msgspec.UNSET
     done: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class TaskPage(msgspec.Struct, kw_only=True):
+    """One page of tasks; `next_cursor` is null on the last page."""
+
+    data: list[Task]
+    next_cursor: str | None

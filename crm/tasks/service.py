@@ -22,8 +22,7 @@ from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission
 from crm.query import check_version, update_row
 from crm.records import Owned, filter_id, require_visible
-from crm.schemas import Page
-from crm.tasks.schemas import Task, TaskCreate, TaskUpdate
+from crm.tasks.schemas import Task, TaskCreate, TaskPage, TaskUpdate
 
 TASKS = Owned(
     table="tasks",
@@ -63,7 +62,7 @@ async def list_tasks(
     sort: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
-) -> Page[Task]:
+) -> TaskPage:
     order = pick_sort(SORTS, sort, "-created_at")
     query = TASKS.select(actor, COLUMNS)
     filter_id(query, "t.assignee_id", assignee_id)
@@ -75,7 +74,9 @@ async def list_tasks(
         if due_before.tzinfo is None:
             raise ValidationFailed.one("due_before", "must carry a time zone, e.g. Z")
         query.filter(f"t.due_at < {query.add(due_before)}")
-    return await query.page(sort=order, limit=check_limit(limit), cursor=cursor, build=_task)
+    return await query.page(
+        sort=order, limit=check_limit(limit), cursor=cursor, build=_task, page=TaskPage
+    )
 
 
 async def get_task(actor: Actor, task_id: str) -> Task:

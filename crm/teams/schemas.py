@@ -21,3 +21,10 @@ class TeamCreate(Input):
 
 class TeamUpdate(Input):
     name: Name | msgspec.UnsetType = msgspec.UNSET
+
+
+class TeamPage(msgspec.Struct, kw_only=True):
+    """One page of teams; `next_cursor` is null on the last page."""
+
+    data: list[Team]
+    next_cursor: str | None

@@ -13,8 +13,7 @@ from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission, Scope
 from crm.query import TenantSelect, check_version, update_row
-from crm.schemas import Page
-from crm.teams.schemas import Team, TeamCreate, TeamUpdate
+from crm.teams.schemas import Team, TeamCreate, TeamPage, TeamUpdate
 
 COLUMNS = "tm.id, tm.name, tm.created_at, tm.updated_at, tm.version"
 RETURNING = COLUMNS.replace("tm.", "")
@@ -40,10 +39,10 @@ def _require_manage(actor: Actor) -> None:
 
 async def list_teams(
     actor: Actor, *, sort: str | None = None, limit: int = 50, cursor: str | None = None
-) -> Page[Team]:
+) -> TeamPage:
     order = pick_sort(SORTS, sort, "-created_at")
     return await _visible(actor).page(
-        sort=order, limit=check_limit(limit), cursor=cursor, build=_team
+        sort=order, limit=check_limit(limit), cursor=cursor, build=_team, page=TeamPage
     )
 
 

@@ -12,11 +12,10 @@ from litestar.params import FromQuery, JSONBody
 
 from crm.agents.schemas import Agent
 from crm.billing import service as billing
-from crm.billing.schemas import BillingEvent
+from crm.billing.schemas import BillingEventPage
 from crm.companies.schemas import Company, CompanyBootstrap
 from crm.companies.service import bootstrap_company
 from crm.errors import NotFound, Unauthenticated
-from crm.schemas import Page
 from gateway.responses import Cursor, Limit, problems
 from gateway.transaction import TransactionMiddleware
 
@@ -42,6 +41,7 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     operation_id="adminCreateCompany",
     summary="Create a company",
     security=[{"adminToken": []}],
+    responses=problems(400, 401, 409, 413, 422),
 )
 async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     """Creates a company, its first owner and the owner's first API key (shown once)."""
@@ -58,7 +58,7 @@ async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
 )
 async def list_billing_events(
     company_id: FromQuery[str | None] = None, limit: Limit = 50, cursor: Cursor = None
-) -> Page[BillingEvent]:
+) -> BillingEventPage:
     """Lists received payment events, newest first, with what was done about each
     (applied, stale or ignored, and why) and how often each was delivered."""
     return await billing.list_events(company_id=company_id, limit=limit, cursor=cursor)

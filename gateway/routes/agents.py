@@ -8,8 +8,7 @@ from litestar import Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from crm.agents import service
-from crm.agents.schemas import Agent, AgentCreate, AgentUpdate, RoleName
-from crm.schemas import Page
+from crm.agents.schemas import Agent, AgentCreate, AgentPage, AgentUpdate, RoleName
 from gateway.responses import (
     CREATE,
     ETAG,
@@ -40,7 +39,7 @@ async def list_agents(
     sort: Sort = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[Agent]:
+) -> AgentPage:
     """Lists the agents the caller may see: all (owner), the team (team leader), itself (agent)."""
     return await service.list_agents(
         actor,

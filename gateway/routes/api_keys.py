@@ -8,8 +8,7 @@ from litestar import Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from crm.api_keys import service
-from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated
-from crm.schemas import Page
+from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
 from gateway.responses import (
     CREATE,
     DELETE,
@@ -33,7 +32,7 @@ async def list_api_keys(
     sort: Sort = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[ApiKey]:
+) -> ApiKeyPage:
     """Lists API keys: every key of the company for an owner, one's own keys otherwise."""
     return await service.list_api_keys(
         actor, agent_id=agent_id, sort=sort, limit=limit, cursor=cursor

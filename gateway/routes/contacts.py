@@ -8,8 +8,7 @@ from litestar import Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from crm.contacts import service
-from crm.contacts.schemas import Contact, ContactCreate, ContactUpdate
-from crm.schemas import Page
+from crm.contacts.schemas import Contact, ContactCreate, ContactPage, ContactUpdate
 from gateway.responses import (
     CREATE,
     DELETE,
@@ -41,7 +40,7 @@ async def list_contacts(
     sort: Sort = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[Contact]:
+) -> ContactPage:
     """Lists the contacts the caller may see. `q` searches names, email and company name
     (word prefixes, ranked by relevance unless `sort` is given); `phone` matches any format."""
     return await service.list_contacts(

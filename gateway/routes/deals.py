@@ -8,8 +8,7 @@ from litestar import Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from crm.deals import service
-from crm.deals.schemas import Deal, DealCreate, DealUpdate, Stage
-from crm.schemas import Page
+from crm.deals.schemas import Deal, DealCreate, DealPage, DealUpdate, Stage
 from gateway.responses import (
     CREATE,
     DELETE,
@@ -41,7 +40,7 @@ async def list_deals(
     sort: Sort = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[Deal]:
+) -> DealPage:
     """Lists the deals the caller may see, filtered by stage, owner or contact."""
     return await service.list_deals(
         actor,

@@ -8,9 +8,8 @@ from typing import Annotated
 from litestar import Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from crm.schemas import Page
 from crm.tasks import service
-from crm.tasks.schemas import Task, TaskCreate, TaskUpdate
+from crm.tasks.schemas import Task, TaskCreate, TaskPage, TaskUpdate
 from gateway.responses import (
     CREATE,
     DELETE,
@@ -43,7 +42,7 @@ async def list_tasks(
     sort: Sort = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[Task]:
+) -> TaskPage:
     """Lists the tasks the caller may see; `due_before` keeps those due before a time."""
     return await service.list_tasks(
         actor,

@@ -7,9 +7,8 @@ from typing import Annotated
 from litestar import Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
-from crm.schemas import Page
 from crm.teams import service
-from crm.teams.schemas import Team, TeamCreate, TeamUpdate
+from crm.teams.schemas import Team, TeamCreate, TeamPage, TeamUpdate
 from gateway.responses import (
     CREATE,
     DELETE,
@@ -34,7 +33,7 @@ Sort = Annotated[str | None, sort_parameter(list(service.SORTS), "-created_at")]
 @get("/teams", operation_id="listTeams", summary="List teams", responses=LIST)
 async def list_teams(
     actor: CurrentActor, sort: Sort = None, limit: Limit = 50, cursor: Cursor = None
-) -> Page[Team]:
+) -> TeamPage:
     """Lists the company's teams."""
     return await service.list_teams(actor, sort=sort, limit=limit, cursor=cursor)
 
