@@ -11,6 +11,7 @@ than when its own notification comes back.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,8 +24,12 @@ _collected: ContextVar[list[str] | None] = ContextVar("crm_auth_events", default
 
 
 async def auth_changed(kind: str, ident: str) -> None:
-    """`kind` is `key` (a key's prefix), `agent` or `company` (an id)."""
-    event = f"{kind}:{ident}"
+    """`kind` is `key` (a key's prefix), `agent` or `company` (an id).
+
+    The payload ends with a nonce, so the committing process can tell its own
+    notification from an earlier one about the same record.
+    """
+    event = f"{kind}:{ident}:{secrets.token_hex(6)}"
     await db.connection().execute("SELECT pg_notify($1, $2)", AUTH_CHANNEL, event)
     collected = _collected.get()
     if collected is not None:

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 import msgspec
-
-T = TypeVar("T")
 
 
 # Request bodies refuse unknown fields (422), so a typo is never silently ignored.
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
-
-
-class Page(msgspec.Struct, Generic[T]):
-    """One page of a list. `next_cursor` is null on the last page."""
-
-    data: list[T]
-    next_cursor: str | None
 
 
 Email = Annotated[

@@ -38,6 +38,7 @@ ENTRY_SECONDS = 300.0  # an upper bound on any entry's life, belt and braces
 FLUSH_SECONDS = 30.0
 RECONNECT_SECONDS = 1.0
 ECHO_SECONDS = 1.0
+MAX_HEARD = 10_000
 
 
 class KeyCache:
@@ -51,6 +52,7 @@ class KeyCache:
         self._connection: asyncpg.Connection | None = None
         self._ready = asyncio.Event()
         self._echoes: dict[str, asyncio.Future[None]] = {}
+        self._heard: OrderedDict[str, None] = OrderedDict()
 
     @property
     def listening(self) -> bool:
@@ -126,8 +128,10 @@ class KeyCache:
             self._entries.popitem(last=False)
 
     def forget(self, event: str) -> None:
-        """Drop what an event names: `key:<prefix>`, `agent:<id>` or `company:<id>`."""
-        kind, _, ident = event.partition(":")
+        """Drop what an event names: `key:<prefix>`, `agent:<id>` or `company:<id>`
+        (each followed by `:<nonce>`)."""
+        kind, _, rest = event.partition(":")
+        ident = rest.split(":", 1)[0]
         if kind == "key":
             self._entries.pop(ident, None)
             return
@@ -146,6 +150,9 @@ class KeyCache:
     def _on_notification(self, connection: object, pid: int, channel: str, payload: object) -> None:
         event = str(payload)
         self.forget(event)
+        self._heard[event] = None
+        if len(self._heard) > MAX_HEARD:
+            self._heard.popitem(last=False)
         waiter = self._echoes.pop(event, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -162,7 +169,15 @@ class KeyCache:
         if not self._listening or not events:
             return
         loop = asyncio.get_running_loop()
-        waiters = [self._echoes.setdefault(e, loop.create_future()) for e in set(events)]
+        # No await between this check and registering the waiters: an echo that is
+        # already here is in `_heard`, one still to come will find its waiter.
+        waiters = [
+            self._echoes.setdefault(e, loop.create_future())
+            for e in set(events)
+            if e not in self._heard
+        ]
+        if not waiters:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*waiters), timeout=ECHO_SECONDS)
         for event in events:

@@ -36,7 +36,6 @@ from crm.deals.schemas import DealCreate, DealUpdate
 from crm.deals.service import create_deal, get_deal, list_deals, update_deal
 from crm.errors import Conflict, CRMError, Forbidden, NotFound, ValidationFailed
 from crm.policy import Actor, Role
-from crm.schemas import Page
 from crm.tasks.schemas import TaskCreate, TaskUpdate
 from crm.tasks.service import create_task, get_task, list_tasks, update_task
 from crm.teams.schemas import TeamCreate
@@ -234,7 +233,7 @@ GETS: dict[str, Callable[[Actor, str], Awaitable[Any]]] = {
     "deal": get_deal,
     "task": get_task,
 }
-LISTS: dict[str, Callable[..., Awaitable[Page[Any]]]] = {
+LISTS: dict[str, Callable[..., Awaitable[Any]]] = {
     "contact": list_contacts,
     "deal": list_deals,
     "task": list_tasks,
@@ -246,7 +245,7 @@ def owner_of(item: Any) -> str:
     return str(getattr(item, "assignee_id", None) or item.owner_id)
 
 
-async def collect(fetch: Callable[..., Awaitable[Page[Any]]], actor: Actor, **options: Any) -> Any:
+async def collect(fetch: Callable[..., Awaitable[Any]], actor: Actor, **options: Any) -> Any:
     """Every item of a list, page after page."""
     items: list[Any] = []
     cursor = None
