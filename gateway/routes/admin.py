@@ -17,6 +17,7 @@ from crm.companies.schemas import Company, CompanyBootstrap
 from crm.companies.service import bootstrap_company
 from crm.errors import NotFound, Unauthenticated
 from gateway.responses import Cursor, Limit, problems
+from gateway.text_checks import refuse_nul
 from gateway.transaction import TransactionMiddleware
 
 
@@ -34,6 +35,7 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip(), token):
         raise Unauthenticated("The admin token is missing or wrong.")
+    await refuse_nul(request)  # this hook replaces the app's, which would check it
 
 
 @post(

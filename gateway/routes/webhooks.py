@@ -33,6 +33,8 @@ async def receive_payment_event(request: Request[Any, Any, State]) -> Receipt:
     body = await request.body()
     secrets = request.app.state.settings.payment_webhook_secrets
     webhooks.verify(body, request.headers, secrets)
+    if b"\\u0000" in body:
+        raise BadRequest("The event contains a NUL character, which cannot be stored.")
     try:
         event = _events.decode(body)
     except msgspec.DecodeError as exc:
@@ -40,10 +42,16 @@ async def receive_payment_event(request: Request[Any, Any, State]) -> Receipt:
     return await billing.apply_event(event)
 
 
+async def _no_hook(request: Request[Any, Any, State]) -> None:
+    return None
+
+
 def router() -> Router:
     return Router(
         path="/webhooks",
         route_handlers=[receive_payment_event],
         middleware=[TransactionMiddleware],
+        # Nothing may read the body before its signature is checked: no app-level hook.
+        before_request=_no_hook,
         tags=["webhooks"],
     )

@@ -82,3 +82,36 @@ async def test_request_id_is_generated_when_absent_or_unsafe(client: httpx.Async
     assert plain.headers["x-request-id"].startswith("req_")
     assert unsafe.headers["x-request-id"].startswith("req_")
     assert plain.headers["x-request-id"] != unsafe.headers["x-request-id"]
+
+
+async def test_a_nul_character_in_a_body_is_422_naming_the_field(client: httpx.AsyncClient) -> None:
+    from tests.factories import make_company
+
+    tenant = await make_company(client)
+    response = await client.post(
+        "/v1/contacts",
+        json={"first_name": "a\x00b", "phones": [{"number": "+15550102000", "label": "\x00"}]},
+        headers=tenant.owner.headers,
+    )
+    body = assert_problem(response, 422, "validation_failed")
+    assert [e["field"] for e in body["errors"]] == ["first_name", "phones[0].label"]
+
+
+async def test_a_nul_character_in_a_query_parameter_is_422_naming_it(
+    client: httpx.AsyncClient,
+) -> None:
+    from tests.factories import make_company
+
+    tenant = await make_company(client)
+    response = await client.get("/v1/contacts?tag=a%00b", headers=tenant.owner.headers)
+    body = assert_problem(response, 422, "validation_failed")
+    assert body["errors"][0]["field"] == "tag"
+
+
+async def test_a_nul_character_in_an_admin_body_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/admin/v1/companies",
+        json={"name": "a\x00", "owner_email": "a@example.com", "owner_name": "A"},
+        headers=ADMIN,
+    )
+    assert_problem(response, 422, "validation_failed")

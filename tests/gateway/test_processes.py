@@ -33,7 +33,7 @@ def two_servers(database_url: str) -> Iterator[tuple[str, str]]:
         CRM_AUTH_FAILURE_LIMIT="100000/minute",
     )
     with running_server(env) as first, running_server(env) as second:
-        yield first, second
+        yield first.base, second.base
 
 
 async def test_a_key_revoked_on_one_process_is_refused_by_another_at_once(
@@ -90,7 +90,7 @@ def two_servers_sharing_redis(database_url: str) -> Iterator[tuple[str, str]]:
         CRM_RATE_LIMIT_STORAGE=REDIS_URL,
     )
     with running_server(env) as first, running_server(env) as second:
-        yield first, second
+        yield first.base, second.base
 
 
 async def test_two_processes_sharing_redis_enforce_one_limit_exactly(

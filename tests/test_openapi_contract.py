@@ -1,0 +1,262 @@
+"""The OpenAPI document is the contract: valid OpenAPI 3.1, identical to what the app
+serves, usable by a generated client, and honoured by a real server under fuzzing.
+
+All but the first two start a real `crm serve` process against the test database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+from tests.conftest import ADMIN_TOKEN, SECRET_KEY
+from tests.factories import make_company
+from tests.servers import Server, clean_env, running_server
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+CLIENT_PACKAGE = "crm_contract_client"
+
+# Fuzzing: the same seed replays the same generated inputs (the server's state,
+# and so the stateful phase, may still differ from run to run).
+SCHEMATHESIS_SEED = "20261121"
+SCHEMATHESIS_MAX_EXAMPLES = "50"
+SCHEMATHESIS_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+
+
+def _document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    return document
+
+
+# The document itself
+
+
+def test_the_committed_document_is_valid_openapi_3_1() -> None:
+    document = _document()
+    assert document["openapi"].startswith("3.1."), document["openapi"]
+    validate(document, cls=OpenAPIV31SpecValidator)
+
+
+async def test_the_committed_document_is_what_the_app_serves(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json() == _document(), (
+        "openapi/openapi.json differs from GET /openapi.json; run `crm openapi` and commit it"
+    )
+
+
+# A real server, shared by the tests below
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str) -> Iterator[Server]:
+    env = clean_env(
+        CRM_DATABASE_URL=database_url,
+        CRM_SECRET_KEY=SECRET_KEY,
+        CRM_ADMIN_TOKEN=ADMIN_TOKEN,
+        # Fuzzing makes thousands of calls, many of them refused, from one address.
+        CRM_RATE_LIMIT_FREE="10000000/minute",
+        CRM_AUTH_FAILURE_LIMIT="10000000/minute",
+    )
+    with running_server(env) as running:
+        yield running
+
+
+# A client generated from the committed document
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """The package `openapi-python-client` generates from the committed document."""
+    root = tmp_path_factory.mktemp("generated")
+    config = root / "config.json"
+    # No post hooks: the formatter they run need not be on PATH, and without them
+    # every remaining warning is about the document, so --fail-on-warning is meaningful.
+    config.write_text(json.dumps({"post_hooks": []}))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(DOCUMENT),
+            "--output-path",
+            str(root / CLIENT_PACKAGE),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    sys.path.insert(0, str(root))
+    try:
+        package = importlib.import_module(CLIENT_PACKAGE)
+        # The package's __init__ imports only the clients; the tests use these too.
+        importlib.import_module(f"{CLIENT_PACKAGE}.models")
+        importlib.import_module(f"{CLIENT_PACKAGE}.types")
+        yield package
+    finally:
+        sys.path.remove(str(root))
+        for name in [n for n in sys.modules if n.partition(".")[0] == CLIENT_PACKAGE]:
+            del sys.modules[name]
+
+
+def operation(package: ModuleType, name: str) -> Any:
+    """The generated module of the operation `name` (its operationId), whatever its tag."""
+    api = Path(package.__file__ or "").parent / "api"
+    found = sorted(api.glob(f"*/{name}.py"))
+    assert len(found) == 1, f"no single generated module for operation {name!r}: {found}"
+    return importlib.import_module(f"{package.__name__}.api.{found[0].parent.name}.{name}")
+
+
+async def test_a_generated_client_creates_pages_and_reads_problems_on_a_real_server(
+    client: httpx.AsyncClient, server: Server, generated: ModuleType
+) -> None:
+    models = generated.models
+    create_contact = operation(generated, "create_contact")
+    list_contacts = operation(generated, "list_contacts")
+    get_contact = operation(generated, "get_contact")
+    tenant = await make_company(client)
+
+    async with generated.AuthenticatedClient(
+        base_url=server.base, token=tenant.owner.key, raise_on_unexpected_status=True
+    ) as api:
+        created: list[str] = []
+        for n in range(5):
+            body = models.ContactCreate.from_dict(
+                {"first_name": f"Page{n}", "phones": [{"number": "+15550102000"}]}
+            )
+            response = await create_contact.asyncio_detailed(client=api, body=body)
+            assert response.status_code == 201, response.content
+            assert isinstance(response.parsed, models.Contact)
+            assert response.parsed.full_name == f"Page{n}"
+            assert response.headers["Location"].endswith(response.parsed.id)
+            created.append(response.parsed.id)
+
+        seen: list[str] = []
+        cursor: Any = generated.types.UNSET
+        for _ in range(len(created) + 2):
+            page = await list_contacts.asyncio_detailed(client=api, limit=2, cursor=cursor)
+            assert page.status_code == 200, page.content
+            assert isinstance(page.parsed, models.ContactPage)
+            assert len(page.parsed.data) <= 2
+            seen += [contact.id for contact in page.parsed.data]
+            cursor = page.parsed.next_cursor
+            if cursor is None:
+                break
+        assert cursor is None, "next_cursor never became null"
+        assert sorted(seen) == sorted(created)
+        assert len(seen) == len(set(seen))
+
+        missing = await get_contact.asyncio_detailed(client=api, contact_id=str(uuid.uuid4()))
+        assert missing.status_code == 404
+        assert missing.headers["Content-Type"] == "application/problem+json"
+        assert isinstance(missing.parsed, models.Problem)
+        assert (missing.parsed.status, missing.parsed.code) == (404, "not_found")
+
+        invalid = await create_contact.asyncio_detailed(
+            client=api,
+            body=models.ContactCreate.from_dict(
+                {"first_name": "Invalid", "phones": [{"number": "+999 123456"}]}
+            ),
+        )
+        assert invalid.status_code == 422
+        assert invalid.headers["Content-Type"] == "application/problem+json"
+        assert isinstance(invalid.parsed, models.Problem)
+        assert (invalid.parsed.status, invalid.parsed.code) == (422, "validation_failed")
+        assert [e.field for e in invalid.parsed.errors] == ["phones[0].number"]
+
+
+async def test_a_nul_character_in_a_text_field_is_a_documented_422(
+    client: httpx.AsyncClient, server: Server, generated: ModuleType
+) -> None:
+    models = generated.models
+    create_contact = operation(generated, "create_contact")
+    tenant = await make_company(client)
+    async with generated.AuthenticatedClient(
+        base_url=server.base, token=tenant.owner.key, raise_on_unexpected_status=True
+    ) as api:
+        response = await create_contact.asyncio_detailed(
+            client=api, body=models.ContactCreate.from_dict({"first_name": "a\x00b"})
+        )
+    assert response.status_code == 422
+    assert isinstance(response.parsed, models.Problem)
+    assert response.parsed.code == "validation_failed"
+
+
+# Fuzzing a real server with schemathesis
+
+
+async def test_schemathesis_finds_no_failures_on_v1_and_health(
+    client: httpx.AsyncClient, server: Server, tmp_path: Path
+) -> None:
+    schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    assert schemathesis is not None, "schemathesis is not installed next to this Python"
+    tenant = await make_company(client)
+    report = tmp_path / "schemathesis.json"
+    command = [
+        schemathesis,
+        "run",
+        f"{server.base}/openapi.json",
+        "--url",
+        server.base,
+        "--header",
+        f"Authorization: Bearer {tenant.owner.key}",
+        "--checks",
+        ",".join(SCHEMATHESIS_CHECKS),
+        # The operator API and the payment webhooks take other credentials than an
+        # API key; they have tests of their own.
+        "--include-path-regex",
+        "^/(v1|health)/",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--max-examples",
+        SCHEMATHESIS_MAX_EXAMPLES,
+        "--seed",
+        SCHEMATHESIS_SEED,
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+    ]
+    log_offset = server.log_size()
+    # In a thread: the session's event loop keeps serving the in-process app meanwhile.
+    result = await asyncio.to_thread(
+        subprocess.run, command, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    print(result.stdout, result.stderr, sep="\n")
+    summary = json.loads(report.read_text(encoding="utf-8"))
+    server_errors = server.errors_since(log_offset)
+    print(f"schemathesis ran {summary['test_cases']['generated']} test cases")
+    print("server errors:", *server_errors or ["none"], sep="\n  ")
+    assert summary["operations"]["tested"] > 0
+    assert result.returncode == 0, "schemathesis found failures: see its output above"
