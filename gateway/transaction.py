@@ -48,7 +48,7 @@ class TransactionMiddleware:
             held = []
             request: Request[Any, Any, Any] = Request(scope, receive)
             response = handle_exception(request, exc)
-            await response.to_asgi_response(app=request.app, request=request)(scope, receive, send)
+            await response.to_asgi_response(None, request)(scope, receive, send)
             return
         for message in held:
             await send(message)
