@@ -89,6 +89,15 @@ class Owned:
             raise Forbidden(f"You may view this {self.noun} but not {verb} it.")
         return row
 
+    async def visible_ids(self, actor: Actor, ids: set[str]) -> set[str]:
+        """Which of `ids` the actor may view: one query, however many ids."""
+        canonical = [i for i in (parse_id(x) for x in ids) if i is not None]
+        if not canonical:
+            return set()
+        query = self.select(actor, f"{self.alias}.id")
+        query.filter(f"{self.alias}.id = ANY({query.add(canonical)}::uuid[])")
+        return {row["id"] for row in await query.fetch()}
+
     async def require_owner(
         self, actor: Actor, agent_id: str, field: str, action: Permission
     ) -> str:

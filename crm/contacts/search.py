@@ -37,6 +37,11 @@ DOCUMENT_SQL = (
 def document_parts(
     first_name: str, last_name: str, email: str | None, company_name: str | None
 ) -> tuple[str, str, str]:
+    """The folded words of the names, the email and the company name.
+
+    The first part is also the contact's `search_name`: a query equal to it is an
+    exact full-name match.
+    """
     return words(f"{first_name} {last_name}"), words(email), words(company_name)
 
 

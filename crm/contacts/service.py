@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from crm.contacts.schemas import (
     Phone,
     PhoneInput,
 )
-from crm.contacts.search import DOCUMENT_SQL, document_parts, to_tsquery
+from crm.contacts.search import DOCUMENT_SQL, document_parts, to_tsquery, words
 from crm.errors import FieldError, Forbidden, ValidationFailed
 from crm.ids import new_id
 from crm.pagination import Sort, check_limit, pick_sort
@@ -53,6 +55,7 @@ SORTS = {
     "next_task_due_at": Sort("next_task_due_at", "c.next_task_due_at", datetime, nullable=True),
 }
 _phones = msgspec.json.Decoder(list[Phone])
+_tags_json = msgspec.json.Encoder()
 
 
 def _contact(row: Any) -> Contact:
@@ -83,14 +86,22 @@ async def _default_region(actor: Actor) -> str | None:
     return region
 
 
-async def _normalise_phones(actor: Actor, phones: list[PhoneInput]) -> list[Phone]:
-    region = await _default_region(actor) if phones else None
+def _to_e164(
+    phones: list[PhoneInput], region: str | None, at: str
+) -> tuple[list[Phone], list[FieldError]]:
+    """Phones in E.164, and an error naming each one that is not a phone number."""
     result, errors = [], []
     for index, phone in enumerate(phones):
         try:
             result.append(Phone(number=to_e164(phone.number, region), label=phone.label))
         except InvalidPhone as exc:
-            errors.append(FieldError(f"phones[{index}].number", str(exc)))
+            errors.append(FieldError(f"{at}phones[{index}].number", str(exc)))
+    return result, errors
+
+
+async def _normalise_phones(actor: Actor, phones: list[PhoneInput]) -> list[Phone]:
+    region = await _default_region(actor) if phones else None
+    result, errors = _to_e164(phones, region, "")
     if errors:
         raise ValidationFailed(errors)
     return result
@@ -133,15 +144,18 @@ async def list_contacts(
         placeholder = query.add(tsquery)
         query.filter(f"c.search @@ to_tsquery('simple', {placeholder})")
         if sort is None:
-            return await _ranked(query, placeholder, limit, cursor)
+            return await _ranked(query, placeholder, query.add(words(q)), limit, cursor)
     order = pick_sort(SORTS, sort, "-created_at")
     return await query.page(
         sort=order, limit=limit, cursor=cursor, build=_contact, page=ContactPage
     )
 
 
-async def _ranked(query: TenantSelect, tsquery: str, limit: int, cursor: str | None) -> ContactPage:
-    rank = f"ts_rank(c.search, to_tsquery('simple', {tsquery}))"
+async def _ranked(
+    query: TenantSelect, tsquery: str, exact: str, limit: int, cursor: str | None
+) -> ContactPage:
+    # An exact full-name match outranks everything (ts_rank stays below 1).
+    rank = f"((c.search_name = {exact})::int + ts_rank(c.search, to_tsquery('simple', {tsquery})))"
     query.columns += f", {rank} AS relevance"
     relevance = Sort("-relevance", rank, float)
     return await query.page(
@@ -158,65 +172,154 @@ async def get_contact(actor: Actor, contact_id: str) -> Contact:
     return _contact(await CONTACTS.fetch_visible(actor, contact_id, COLUMNS))
 
 
-def _require_identity(first: str, last: str, email: str | None, company: str | None) -> None:
+def _require_identity(
+    first: str, last: str, email: str | None, company: str | None, field: str = "first_name"
+) -> None:
     if not (first.strip() or last.strip() or email or (company or "").strip()):
-        raise ValidationFailed.one(
-            "first_name", "a contact needs a name, an email or a company name"
+        raise ValidationFailed.one(field, "a contact needs a name, an email or a company name")
+
+
+@dataclass(frozen=True, slots=True)
+class _NewContact:
+    """A contact checked and normalised, ready to insert."""
+
+    id: str
+    owner_id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    company_name: str | None
+    tags: list[str]
+    notes: str | None
+    phones: list[Phone]
+
+
+async def _prepare(actor: Actor, items: Sequence[ContactCreate], prefix: str) -> list[_NewContact]:
+    """Check and normalise new contacts: owners in scope, phones in E.164, tags cleaned.
+
+    One query per distinct owner and one for the company's region, whatever the
+    number of contacts. Field names carry `prefix` (`items[3].` in an import).
+    """
+    actor.scope(CONTACTS.create)
+    owners: dict[str, str] = {}
+    errors: list[FieldError] = []
+    region = await _default_region(actor) if any(item.phones for item in items) else None
+    prepared = []
+    for index, item in enumerate(items):
+        at = prefix.format(index=index)
+        wanted = item.owner_id or actor.agent_id
+        if wanted not in owners:
+            owners[wanted] = await CONTACTS.require_owner(
+                actor, wanted, f"{at}owner_id", CONTACTS.create
+            )
+        try:
+            _require_identity(
+                item.first_name, item.last_name, item.email, item.company_name, f"{at}first_name"
+            )
+        except ValidationFailed as refused:
+            errors += refused.errors
+        phones, wrong = _to_e164(item.phones, region, at)
+        errors += wrong
+        prepared.append(
+            _NewContact(
+                id=new_id(),
+                owner_id=owners[wanted],
+                first_name=item.first_name.strip(),
+                last_name=item.last_name.strip(),
+                email=item.email,
+                company_name=item.company_name,
+                tags=_clean_tags(item.tags),
+                notes=item.notes,
+                phones=phones,
+            )
         )
+    if errors:
+        raise ValidationFailed(errors)
+    return prepared
+
+
+_INSERT_CONTACTS = f"""
+    INSERT INTO contacts (id, company_id, owner_id, first_name, last_name, email, company_name,
+        tags, notes, search, search_name, created_at, updated_at, version)
+    SELECT t.id, $1, t.owner_id, t.first_name, t.last_name, t.email, t.company_name,
+        ARRAY(SELECT jsonb_array_elements_text(t.tags::jsonb)), t.notes,
+        {DOCUMENT_SQL.format(names="t.names", email="t.email_words", company="t.company_words")},
+        t.names, now(), now(), 1
+    FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+        AS t(id, owner_id, first_name, last_name, email, company_name, tags, notes,
+             names, email_words, company_words)
+"""
+_INSERT_PHONES = """
+    INSERT INTO contact_phones (id, company_id, contact_id, position, number, label)
+    SELECT t.id, $1, t.contact_id, t.position, t.number, t.label
+    FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[])
+        AS t(id, contact_id, position, number, label)
+"""
+
+
+async def _insert(company_id: str, contacts: Sequence[_NewContact]) -> None:
+    """Insert contacts and their phones: two statements, however many contacts."""
+    conn = db.connection()
+    parts = [document_parts(c.first_name, c.last_name, c.email, c.company_name) for c in contacts]
+    columns: list[list[Any]] = [[] for _ in range(11)]
+    for contact, (names, email_words, company_words) in zip(contacts, parts, strict=True):
+        row = (
+            contact.id,
+            contact.owner_id,
+            contact.first_name,
+            contact.last_name,
+            contact.email,
+            contact.company_name,
+            _tags_json.encode(contact.tags).decode(),
+            contact.notes,
+            names,
+            email_words,
+            company_words,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    await conn.execute(_INSERT_CONTACTS, company_id, *columns)
+    await _insert_phones(company_id, [(c.id, c.phones) for c in contacts])
+
+
+async def _insert_phones(company_id: str, phones: Sequence[tuple[str, list[Phone]]]) -> None:
+    columns: list[list[Any]] = [[], [], [], [], []]
+    for contact_id, numbers in phones:
+        for position, phone in enumerate(numbers):
+            for column, value in zip(
+                columns, (new_id(), contact_id, position, phone.number, phone.label), strict=True
+            ):
+                column.append(value)
+    if columns[0]:
+        await db.connection().execute(_INSERT_PHONES, company_id, *columns)
 
 
 async def create_contact(actor: Actor, data: ContactCreate) -> Contact:
-    actor.scope(CONTACTS.create)
-    owner_id = await CONTACTS.require_owner(
-        actor, data.owner_id or actor.agent_id, "owner_id", CONTACTS.create
-    )
-    _require_identity(data.first_name, data.last_name, data.email, data.company_name)
-    phones = await _normalise_phones(actor, data.phones)
-    contact_id = new_id()
-    names, email, company = document_parts(
-        data.first_name, data.last_name, data.email, data.company_name
-    )
-    document = DOCUMENT_SQL.format(names="$10", email="$11", company="$12")
+    [contact] = await _prepare(actor, [data], prefix="")
+    await _insert(actor.company_id, [contact])
+    return _contact(await CONTACTS.fetch_visible(actor, contact.id, COLUMNS))
+
+
+async def import_contacts(actor: Actor, items: Sequence[ContactCreate]) -> list[str]:
+    """Create many contacts at once, with the checks and normalisation of `create_contact`.
+
+    All or nothing: one refused item refuses the import, naming `items[i].<field>`.
+    Returns the new ids, in order.
+    """
+    prepared = await _prepare(actor, items, prefix="items[{index}].")
+    await _insert(actor.company_id, prepared)
+    return [contact.id for contact in prepared]
+
+
+async def _write_phones(company_id: str, contact_id: str, phones: list[Phone]) -> None:
+    """Replace a contact's phones."""
     await db.connection().execute(
-        f"""INSERT INTO contacts (id, company_id, owner_id, first_name, last_name, email,
-                company_name, tags, notes, search, created_at, updated_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {document}, now(), now(), 1)""",
+        "DELETE FROM contact_phones WHERE company_id = $1 AND contact_id = $2",
+        company_id,
         contact_id,
-        actor.company_id,
-        owner_id,
-        data.first_name.strip(),
-        data.last_name.strip(),
-        data.email,
-        data.company_name,
-        _clean_tags(data.tags),
-        data.notes,
-        names,
-        email,
-        company,
     )
-    await _write_phones(actor.company_id, contact_id, phones, replace=False)
-    return _contact(await CONTACTS.fetch_visible(actor, contact_id, COLUMNS))
-
-
-async def _write_phones(
-    company_id: str, contact_id: str, phones: list[Phone], *, replace: bool
-) -> None:
-    conn = db.connection()
-    if replace:
-        await conn.execute(
-            "DELETE FROM contact_phones WHERE company_id = $1 AND contact_id = $2",
-            company_id,
-            contact_id,
-        )
-    if phones:
-        await conn.executemany(
-            """INSERT INTO contact_phones (id, company_id, contact_id, position, number, label)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            [
-                (new_id(), company_id, contact_id, position, phone.number, phone.label)
-                for position, phone in enumerate(phones)
-            ],
-        )
+    await _insert_phones(company_id, [(contact_id, phones)])
 
 
 async def update_contact(
@@ -258,6 +361,7 @@ async def update_contact(
             names=f"${base + 1}", email=f"${base + 2}", company=f"${base + 3}"
         )
         assignments.append(f"search = {document}")
+        assignments.append(f"search_name = ${base + 1}")
         params.extend(parts)
     assignments += ["version = version + 1", "updated_at = now()"]
     await conn.execute(
@@ -265,7 +369,7 @@ async def update_contact(
         *params,
     )
     if normalised is not None:
-        await _write_phones(actor.company_id, row["id"], normalised, replace=True)
+        await _write_phones(actor.company_id, row["id"], normalised)
     return _contact(await CONTACTS.fetch_visible(actor, row["id"], COLUMNS))
 
 

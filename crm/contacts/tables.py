@@ -33,6 +33,8 @@ class Contact(Table, tablename="contacts"):
     next_task_due_at = Timestamptz(null=True, default=None)
     # Full-text document over names, email and company name (accents folded).
     search = TSVector()
+    # The folded full name ("zoe angstrom"): an exact match ranks first.
+    search_name = Varchar(length=401, default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)

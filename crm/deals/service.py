@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,8 +12,8 @@ import msgspec
 from crm import db
 from crm.contacts.service import CONTACTS
 from crm.deals.schemas import Deal, DealCreate, DealPage, DealUpdate
-from crm.errors import Forbidden, ValidationFailed
-from crm.ids import new_id
+from crm.errors import FieldError, Forbidden, ValidationFailed
+from crm.ids import new_id, parse_id
 from crm.money import InvalidMoney, check_currency, format_amount, parse_amount
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission
@@ -65,21 +66,21 @@ def _deal(row: Any) -> Deal:
     )
 
 
-def _money(amount: str | Decimal | None, currency: str | None) -> Decimal | None:
+def _money(amount: str | Decimal | None, currency: str | None, at: str = "") -> Decimal | None:
     """The amount to store, checked against its currency; 422 naming the field at fault."""
     if currency is not None:
         try:
             check_currency(currency)
         except InvalidMoney as exc:
-            raise ValidationFailed.one("currency", str(exc)) from None
+            raise ValidationFailed.one(f"{at}currency", str(exc)) from None
     if amount is None:
         return None
     if currency is None:
-        raise ValidationFailed.one("currency", "is required with an amount")
+        raise ValidationFailed.one(f"{at}currency", "is required with an amount")
     try:
         return parse_amount(str(amount), currency)
     except InvalidMoney as exc:
-        raise ValidationFailed.one("amount", str(exc)) from None
+        raise ValidationFailed.one(f"{at}amount", str(exc)) from None
 
 
 async def list_deals(
@@ -107,32 +108,63 @@ async def get_deal(actor: Actor, deal_id: str) -> Deal:
     return _deal(await DEALS.fetch_visible(actor, deal_id, COLUMNS))
 
 
-async def create_deal(actor: Actor, data: DealCreate) -> Deal:
+_INSERT_DEALS = f"""
+    INSERT INTO deals (id, company_id, owner_id, contact_id, title, stage, amount, currency,
+        expected_close_date, closed_at, created_at, updated_at, version)
+    SELECT t.id, $1, t.owner_id, t.contact_id, t.title, t.stage, t.amount, t.currency,
+        t.expected_close_date, CASE WHEN t.stage IN ('won', 'lost') THEN now() END,
+        now(), now(), 1
+    FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::numeric[],
+                $8::text[], $9::date[])
+        AS t(id, owner_id, contact_id, title, stage, amount, currency, expected_close_date)
+    RETURNING {FIELDS}
+"""
+
+
+async def _create(actor: Actor, items: Sequence[DealCreate], prefix: str) -> list[Any]:
+    """Check and insert deals: a fixed number of queries per distinct owner."""
     actor.scope(DEALS.create)
-    owner_id = await DEALS.require_owner(
-        actor, data.owner_id or actor.agent_id, "owner_id", DEALS.create
-    )
-    contact_id = None
-    if data.contact_id is not None:
-        contact_id = await require_visible(actor, CONTACTS, data.contact_id, "contact_id")
-    amount = _money(data.amount, data.currency)
-    row = await db.connection().fetchrow(
-        f"""INSERT INTO deals (id, company_id, owner_id, contact_id, title, stage, amount,
-                currency, expected_close_date, closed_at, created_at, updated_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                    CASE WHEN $6::varchar IN ('won', 'lost') THEN now() END, now(), now(), 1)
-            RETURNING {FIELDS}""",
-        new_id(),
+    owners: dict[str, str] = {}
+    for index, item in enumerate(items):
+        wanted = item.owner_id or actor.agent_id
+        if wanted not in owners:
+            field = f"{prefix.format(index=index)}owner_id"
+            owners[wanted] = await DEALS.require_owner(actor, wanted, field, DEALS.create)
+    contacts = await CONTACTS.visible_ids(actor, {i.contact_id for i in items if i.contact_id})
+    errors = [
+        FieldError(f"{prefix.format(index=index)}contact_id", "No such contact.")
+        for index, item in enumerate(items)
+        if item.contact_id is not None and parse_id(item.contact_id) not in contacts
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    amounts = [
+        _money(item.amount, item.currency, prefix.format(index=index))
+        for index, item in enumerate(items)
+    ]
+    rows = await db.connection().fetch(
+        _INSERT_DEALS,
         actor.company_id,
-        owner_id,
-        contact_id,
-        data.title,
-        data.stage,
-        amount,
-        data.currency,
-        data.expected_close_date,
+        [new_id() for _ in items],
+        [owners[i.owner_id or actor.agent_id] for i in items],
+        [parse_id(i.contact_id) if i.contact_id else None for i in items],
+        [i.title for i in items],
+        [i.stage for i in items],
+        amounts,
+        [i.currency for i in items],
+        [i.expected_close_date for i in items],
     )
+    return list(rows)
+
+
+async def create_deal(actor: Actor, data: DealCreate) -> Deal:
+    [row] = await _create(actor, [data], prefix="")
     return _deal(row)
+
+
+async def import_deals(actor: Actor, items: Sequence[DealCreate]) -> list[str]:
+    """Create many deals at once, with the checks of `create_deal`; all or nothing."""
+    return [row["id"] for row in await _create(actor, items, prefix="items[{index}].")]
 
 
 async def update_deal(
