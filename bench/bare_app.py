@@ -16,6 +16,7 @@ import msgspec
 from litestar import Litestar, Response, get
 
 from crm.contacts.service import COLUMNS
+from crm.db import keep_session
 
 SQL = (
     f"SELECT {COLUMNS} FROM contacts c WHERE c.company_id = $1 "
@@ -35,7 +36,11 @@ def app_from_env() -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        state["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=10, init=_init)
+        # The gateway's pool settings (no reset query on release), so the ratio
+        # measures the gateway and not a difference in pool configuration.
+        state["pool"] = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=10, init=_init, reset=keep_session
+        )
         try:
             yield
         finally:

@@ -30,6 +30,17 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is: no reset query.
+
+    asyncpg's default sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release, a round trip per request. Pooled connections never
+    change session state here: settings are fixed at connect, LISTEN has its own
+    connection, advisory locks are transaction-scoped and cursors are not used. An
+    open transaction is still rolled back by the pool itself.
+    """
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # Ids travel as strings end to end: no UUID objects to convert per row.
     await conn.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
@@ -45,6 +56,7 @@ async def open_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
         min_size=0,
         max_size=size,
         init=_init_connection,
+        reset=keep_session,
         command_timeout=30,
         server_settings={"application_name": "crm", "timezone": "UTC"},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from typing import Any
@@ -10,6 +11,10 @@ from litestar.types import Message, Scope
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+# Ours: a random per-process part and a counter. Unique across processes and
+# hosts without a system call per request; an id is a label, not a secret.
+_PROCESS = secrets.token_hex(6)
+_counter = itertools.count(1)
 
 
 def request_id(scope: Scope | dict[str, Any]) -> str:
@@ -19,7 +24,7 @@ def request_id(scope: Scope | dict[str, Any]) -> str:
     if rid is None:
         sent = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), None)
         text = sent.decode("latin-1") if sent else ""
-        rid = text if _SANE.match(text) else "req_" + secrets.token_hex(12)
+        rid = text if _SANE.match(text) else f"req_{_PROCESS}{next(_counter):010x}"
         state["request_id"] = rid
     return str(rid)
 

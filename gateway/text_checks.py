@@ -37,11 +37,16 @@ def _nul_paths(value: Any, path: str) -> list[str]:
 
 async def refuse_nul(request: Request[Any, Any, Any]) -> None:
     """A `before_request` hook: 422 naming each field or parameter holding a NUL."""
-    fields = [
-        name
-        for name, value in parse_qsl(request.scope.get("query_string", b"").decode("latin-1"))
-        if "\x00" in name or "\x00" in value
-    ]
+    query = request.scope.get("query_string", b"")
+    fields = (
+        [
+            name
+            for name, value in parse_qsl(query.decode("latin-1"))
+            if "\x00" in name or "\x00" in value
+        ]
+        if b"%00" in query
+        else []
+    )
     if request.method in ("POST", "PATCH", "PUT"):
         body = await request.body()
         if b"\\u0000" in body:
