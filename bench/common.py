@@ -49,8 +49,8 @@ def postgres_server() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    """A new, migrated database on `server_url`, dropped afterwards."""
+async def fresh_database(server_url: str, *, keep: bool = False) -> AsyncIterator[str]:
+    """A new, migrated database on `server_url`, dropped afterwards unless `keep`."""
     name = f"crm_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(server_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -60,9 +60,12 @@ async def fresh_database(server_url: str) -> AsyncIterator[str]:
         await migrate(url)
         yield url
     finally:
-        admin = await asyncpg.connect(server_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        if keep:
+            print(f"kept the database: {url}")
+        else:
+            admin = await asyncpg.connect(server_url)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
 
 
 @contextmanager

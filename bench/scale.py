@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -49,7 +51,7 @@ from crm import db
 from crm.api_keys import service as api_keys
 from crm.contacts.phones import to_e164
 from crm.contacts.service import COLUMNS, CONTACTS, SORTS
-from crm.policy import Actor
+from crm.policy import Actor, Role
 
 TARGET_MEDIAN_MS = 15.0
 TARGET_P99_MS = 50.0
@@ -89,6 +91,56 @@ async def load(url: str, contacts: int, companies: int, seed: int) -> list[Loade
     finally:
         await conn.close()
     return [c for c in loaded if c is not None]
+
+
+async def largest_loaded(url: str) -> LoadedCompany:
+    """The largest company of a database loaded earlier (`--reuse`), its people and samples."""
+    conn = await asyncpg.connect(url)
+    await conn.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
+    try:
+        company = await conn.fetchrow(
+            """SELECT co.id, co.name, co.default_region, count(*) AS size
+               FROM companies co JOIN contacts c ON c.company_id = co.id
+               GROUP BY co.id ORDER BY count(*) DESC LIMIT 1"""
+        )
+        people = await conn.fetch(
+            "SELECT id, role, team_id FROM agents WHERE company_id = $1", company["id"]
+        )
+        samples = await conn.fetch(
+            """SELECT c.first_name || ' ' || c.last_name AS name, p.number
+               FROM contacts c JOIN contact_phones p
+                 ON p.company_id = c.company_id AND p.contact_id = c.id AND p.position = 0
+               WHERE c.company_id = $1 ORDER BY c.id LIMIT 400""",
+            company["id"],
+        )
+    finally:
+        await conn.close()
+    actors = {r["id"]: Actor(r["id"], company["id"], Role(r["role"]), r["team_id"]) for r in people}
+    owner = next(a for a in actors.values() if a.role is Role.OWNER)
+    pool = await db.open_pool(url, size=1)
+    try:
+        api_keys.configure(SECRET_KEY)
+        async with db.transaction(pool):
+            _, key = await api_keys.issue_key(
+                company["id"], owner.agent_id, name="bench", scopes=None
+            )
+    finally:
+        await db.close_pool(pool)
+    return LoadedCompany(
+        id=company["id"],
+        name=company["name"],
+        region=company["default_region"],
+        size=company["size"],
+        owner=owner,
+        owner_key=key,
+        agents=[a for a in actors.values() if a.role is Role.AGENT],
+        leaders=[a for a in actors.values() if a.role is Role.TEAM_LEADER],
+        samples={
+            "names": [r["name"] for r in samples],
+            # Stored in E.164; half are looked up as a person would type them.
+            "phones": [r["number"] for r in samples],
+        },
+    )
 
 
 async def keys_for(url: str, company: LoadedCompany) -> dict[str, tuple[Actor, str]]:
@@ -225,6 +277,15 @@ def search_terms(company: LoadedCompany, rng: random.Random) -> list[str]:
     return terms[:120]
 
 
+@asynccontextmanager
+async def reuse_or_fresh(server_url: str, reuse: str | None, keep: bool) -> AsyncIterator[str]:
+    if reuse:
+        yield reuse
+        return
+    async with fresh_database(server_url, keep=keep) as url:
+        yield url
+
+
 def phone_lookups(company: LoadedCompany) -> list[str]:
     numbers = company.samples["phones"][:120]
     # Half as written in the data, half in E.164: both must find the contact.
@@ -237,12 +298,17 @@ async def main(args: argparse.Namespace) -> None:
     rounds = 3 if args.quick else args.rounds
     rng = random.Random(args.seed)
     with postgres_server() as server_url:
-        async with fresh_database(server_url) as url:
-            say(f"loading {contacts:,} contacts over {companies} companies (seed {args.seed}) ...")
-            started = time.perf_counter()
-            loaded = await load(url, contacts, companies, args.seed)
-            say(f"loaded in {time.perf_counter() - started:.0f} s")
-            largest = max(loaded, key=lambda c: c.size)
+        async with reuse_or_fresh(server_url, args.reuse, args.keep) as url:
+            if args.reuse:
+                largest = await largest_loaded(url)
+            else:
+                say(
+                    f"loading {contacts:,} contacts over {companies} companies (seed {args.seed}) ..."
+                )
+                started = time.perf_counter()
+                loaded = await load(url, contacts, companies, args.seed)
+                say(f"loaded in {time.perf_counter() - started:.0f} s")
+                largest = max(loaded, key=lambda c: c.size)
             roles = await keys_for(url, largest)
             say(
                 f"largest company: {largest.size:,} contacts, "
@@ -350,4 +416,10 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the loaded database (prints its URL)"
+    )
+    parser.add_argument(
+        "--reuse", metavar="URL", help="measure a database kept earlier, without loading"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -180,9 +180,12 @@ def scope_predicate(actor: Actor, scope: Scope, owner: str, args: Args) -> str:
     if scope is Scope.NONE:
         return "FALSE"
     if scope is Scope.TEAM and actor.team_id is not None:
+        # An array of the team's ids, not `IN (subquery)`: PostgreSQL then plans an
+        # ordered page of a large company as a scan of the company's index filtered
+        # by owner (a millisecond), instead of sorting every record of the team.
         return (
-            f"{owner} IN (SELECT id FROM agents WHERE company_id = {args.add(actor.company_id)}"
-            f" AND team_id = {args.add(actor.team_id)})"
+            f"{owner} = ANY(ARRAY(SELECT id FROM agents WHERE company_id = "
+            f"{args.add(actor.company_id)} AND team_id = {args.add(actor.team_id)}))"
         )
     # OWN, and TEAM for a leader who has no team: only the actor's own.
     return f"{owner} = {args.add(actor.agent_id)}"

@@ -9,6 +9,7 @@ filter can be forgotten.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from crm import db
@@ -39,19 +40,27 @@ class TenantSelect:
         """
         self.alias = alias
         self.columns = columns
-        self.table = table
         self.args = Args(actor.company_id)
         self.where: list[str] = [f"{alias}.company_id = $1"]
+        self.owner_column = owner_column
+        # Where the rows come from: the table, or a narrower source (see `from_source`).
+        self.source = table
+        # A team's records may be paged owner by owner (see `page`), so the team's
+        # predicate is added when the query is written, in the shape it needs.
+        self.actor = actor
+        self.team: str | None = None
+        self.narrowed = False
         scope = actor.scope(permission) if scope is None else scope
         if owner_column is None:
             if scope is Scope.NONE:
                 self.where.append("FALSE")
+        elif scope is Scope.TEAM and actor.team_id is not None:
+            self.team = actor.team_id
         else:
             predicate = scope_predicate(actor, scope, f"{alias}.{owner_column}", self.args)
             if predicate != "TRUE":
                 self.where.append(predicate)
-        self.joins: list[str] = []
-        self.owner_column = owner_column
+        self.scope = scope
 
     def can(self, name: str, actor: Actor, scope: Scope) -> TenantSelect:
         """Also select `name`: whether the row's owner lies in `scope` (an action's scope).
@@ -69,12 +78,29 @@ class TenantSelect:
 
     def filter(self, condition: str) -> TenantSelect:
         self.where.append(condition)
+        self.narrowed = True
         return self
 
+    def from_source(self, source: str) -> TenantSelect:
+        """Read rows from `source` (a subquery of the same table) instead of the table.
+
+        Every filter of this query, the company's and the policy's included, still
+        applies to what `source` gives.
+        """
+        self.source = f"({source})"
+        return self
+
+    def _team_predicate(self) -> list[str]:
+        if self.team is None:
+            return []
+        assert self.owner_column is not None
+        owner = f"{self.alias}.{self.owner_column}"
+        return [scope_predicate(self.actor, Scope.TEAM, owner, self.args)]
+
     def sql(self, *, order_by: str | None = None, limit: int | None = None) -> str:
-        parts = [f"SELECT {self.columns} FROM {self.table} {self.alias}"]
-        parts.extend(self.joins)
-        parts.append("WHERE " + " AND ".join(self.where))
+        where = [*self.where, *self._team_predicate()]
+        parts = [f"SELECT {self.columns} FROM {self.source} {self.alias}"]
+        parts.append("WHERE " + " AND ".join(where))
         if order_by:
             parts.append(f"ORDER BY {order_by}")
         if limit is not None:
@@ -104,9 +130,14 @@ class TenantSelect:
         Fetches one row more than asked to know whether another page follows.
         """
         id_column = f"{self.alias}.id"
+        merge_team = self.team is not None and sort_key is None and not self.narrowed
         if cursor:
-            self.filter(sort.after(decode_cursor(cursor, sort), id_column, self.args))
-        rows: Sequence[Any] = await self.fetch(order_by=sort.order_by(id_column), limit=limit + 1)
+            self.where.append(sort.after(decode_cursor(cursor, sort), id_column, self.args))
+        if merge_team:
+            sql = self._team_page_sql(sort, limit + 1)
+            rows: Sequence[Any] = await db.connection().fetch(sql, *self.args.values)
+        else:
+            rows = await self.fetch(order_by=sort.order_by(id_column), limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = None
@@ -115,6 +146,30 @@ class TenantSelect:
             key = sort_key or sort.column.rsplit(".", 1)[-1]
             next_cursor = encode_cursor(sort, last[key], last["id"])
         return page(data=[build(row) for row in rows], next_cursor=next_cursor)
+
+    def _team_page_sql(self, sort: Sort, limit: int) -> str:
+        """An unfiltered page of a team's records: each member's first `limit`, merged.
+
+        Each member's part is an ordered scan of the `(company_id, owner, sort)`
+        index, so the cost is members x limit rows whatever the size of the team's
+        share of the company; one `owner = ANY(team)` query lets the planner sort
+        every record of the team when it misjudges that share. The members are
+        exactly those of the policy's team predicate. With a filter (a phone, a
+        tag, ...) the single query is better: the filter's own index comes first.
+        """
+        assert self.owner_column is not None
+        members = f"SELECT id FROM agents WHERE company_id = $1 AND team_id = {self.add(self.team)}"
+        own = f"{self.alias}.{self.owner_column} = member.id"
+        inner = (
+            f"SELECT {self.columns} FROM {self.source} {self.alias} "
+            f"WHERE {' AND '.join([*self.where, own])} "
+            f"ORDER BY {sort.order_by(f'{self.alias}.id')} LIMIT {int(limit)}"
+        )
+        merged = replace(sort, column="x." + sort.column.rsplit(".", 1)[-1])
+        return (
+            f"SELECT x.* FROM ({members}) member CROSS JOIN LATERAL ({inner}) x "
+            f"ORDER BY {merged.order_by('x.id')} LIMIT {int(limit)}"
+        )
 
 
 def check_version(current: int, expected: int | None) -> None:

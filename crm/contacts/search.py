@@ -3,7 +3,7 @@
 The embedded PostgreSQL has no extensions (no `unaccent`, no `pg_trgm`), so
 accents and case are folded here, in Python, both when a contact's document is
 written and when a query is read. Names weigh most (A), then email (B), then the
-company name (C). Every query word matches as a prefix.
+company name (C). Every query word of two characters or more matches as a prefix.
 """
 
 from __future__ import annotations
@@ -26,12 +26,20 @@ def words(text: str | None) -> str:
     return " ".join(_WORD.findall(fold(text or "")))
 
 
-# The document: to_tsvector('simple', ...) over the three weighted parts.
+# The document: the three weighted parts, and the tenant's own lexeme (`_` and the
+# company id's hex digits). No query word can start with `_`, so only the tenant's
+# searches name it: the GIN index then finds a company's matches by itself,
+# without intersecting them with every record of the company.
 DOCUMENT_SQL = (
     "setweight(to_tsvector('simple', {names}), 'A') || "
     "setweight(to_tsvector('simple', {email}), 'B') || "
-    "setweight(to_tsvector('simple', {company}), 'C')"
+    "setweight(to_tsvector('simple', {company}), 'C') || "
+    "array_to_tsvector(ARRAY['_' || replace({tenant}::uuid::text, '-', '')])"
 )
+
+
+def tenant_lexeme(company_id: str) -> str:
+    return "_" + company_id.replace("-", "")
 
 
 def document_parts(
@@ -46,12 +54,19 @@ def document_parts(
 
 
 def to_tsquery(q: str) -> str | None:
-    """A safe `to_tsquery('simple', ...)` text: every word as a prefix, all required.
+    """A `tsquery` text of `q`: every word as a prefix, all required; None without words.
 
-    Only letters and digits reach PostgreSQL, so no query syntax can be injected.
-    None when `q` has no word at all.
+    Only folded letters and digits, each quoted, reach PostgreSQL: no query syntax
+    can be injected. Cast with `::tsquery` (already normalised as documents are).
     """
     found = _WORD.findall(fold(q))[:MAX_QUERY_WORDS]
     if not found:
         return None
-    return " & ".join(f"{word}:*" for word in found)
+    # A single character matches itself only: as a prefix it would match most of
+    # a company, to rank nothing useful.
+    return " & ".join(f"'{word}':*" if len(word) > 1 else f"'{word}'" for word in found)
+
+
+def in_tenant(tsquery: str, company_id: str) -> str:
+    """`tsquery` restricted to the company's own documents."""
+    return f"'{tenant_lexeme(company_id)}' & ({tsquery})"

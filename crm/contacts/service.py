@@ -19,11 +19,11 @@ from crm.contacts.schemas import (
     Phone,
     PhoneInput,
 )
-from crm.contacts.search import DOCUMENT_SQL, document_parts, to_tsquery, words
+from crm.contacts.search import DOCUMENT_SQL, document_parts, in_tenant, to_tsquery, words
 from crm.errors import FieldError, Forbidden, ValidationFailed
 from crm.ids import new_id
 from crm.pagination import Sort, check_limit, pick_sort
-from crm.policy import Actor, Permission
+from crm.policy import Actor, Permission, Scope
 from crm.query import TenantSelect, check_version
 from crm.records import Owned, filter_id
 
@@ -141,10 +141,16 @@ async def list_contacts(
         tsquery = to_tsquery(q)
         if tsquery is None:
             raise ValidationFailed.one("q", "must contain at least one letter or digit")
-        placeholder = query.add(tsquery)
-        query.filter(f"c.search @@ to_tsquery('simple', {placeholder})")
+        matches = f"c.search @@ {query.add(in_tenant(tsquery, actor.company_id))}::tsquery"
+        if query.scope is Scope.ALL:
+            # The whole company: candidates from the GIN index alone (the tenant
+            # lexeme keeps them in the company), not intersected with the bitmap of
+            # every record of the company, which for a large one costs more than
+            # the search. The company filter still applies to what comes out.
+            query.from_source(f"SELECT * FROM contacts c WHERE {matches} OFFSET 0")
+        query.filter(matches)
         if sort is None:
-            return await _ranked(query, placeholder, query.add(words(q)), limit, cursor)
+            return await _ranked(query, query.add(tsquery), query.add(words(q)), limit, cursor)
     order = pick_sort(SORTS, sort, "-created_at")
     return await query.page(
         sort=order, limit=limit, cursor=cursor, build=_contact, page=ContactPage
@@ -155,7 +161,7 @@ async def _ranked(
     query: TenantSelect, tsquery: str, exact: str, limit: int, cursor: str | None
 ) -> ContactPage:
     # An exact full-name match outranks everything (ts_rank stays below 1).
-    rank = f"((c.search_name = {exact})::int + ts_rank(c.search, to_tsquery('simple', {tsquery})))"
+    rank = f"((c.search_name = {exact})::int + ts_rank(c.search, {tsquery}::tsquery))"
     query.columns += f", {rank} AS relevance"
     relevance = Sort("-relevance", rank, float)
     return await query.page(
@@ -243,7 +249,7 @@ _INSERT_CONTACTS = f"""
         tags, notes, search, search_name, created_at, updated_at, version)
     SELECT t.id, $1, t.owner_id, t.first_name, t.last_name, t.email, t.company_name,
         ARRAY(SELECT jsonb_array_elements_text(t.tags::jsonb)), t.notes,
-        {DOCUMENT_SQL.format(names="t.names", email="t.email_words", company="t.company_words")},
+        {DOCUMENT_SQL.format(names="t.names", email="t.email_words", company="t.company_words", tenant="$1")},
         t.names, now(), now(), 1
     FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
@@ -358,7 +364,7 @@ async def update_contact(
         )
         base = len(params)
         document = DOCUMENT_SQL.format(
-            names=f"${base + 1}", email=f"${base + 2}", company=f"${base + 3}"
+            tenant="$1", names=f"${base + 1}", email=f"${base + 2}", company=f"${base + 3}"
         )
         assignments.append(f"search = {document}")
         assignments.append(f"search_name = ${base + 1}")
