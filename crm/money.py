@@ -53,4 +53,5 @@ def parse_amount(text: str, currency: str) -> Decimal:
 
 
 def format_amount(amount: Decimal, currency: str | None) -> str:
-    return str(amount.quantize(Decimal(1).scaleb(-minor_units(currency or "XXX"))))
+    places = minor_units(currency) if currency else 2
+    return str(amount.quantize(Decimal(1).scaleb(-places)))
