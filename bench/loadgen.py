@@ -96,3 +96,26 @@ async def run(
     await asyncio.gather(*[worker() for _ in range(concurrency)])
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def replay(host: str, port: int, streams: list[list[bytes]]) -> Result:
+    """Send each stream's requests in order on a connection of its own, streams at once."""
+    result = Result()
+
+    async def worker(requests: list[bytes]) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for payload in requests:
+                started = time.perf_counter()
+                writer.write(payload)
+                status = await _read_response(reader)
+                result.latencies.append(time.perf_counter() - started)
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+                result.requests += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*[worker(s) for s in streams])
+    result.seconds = time.perf_counter() - started
+    return result

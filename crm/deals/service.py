@@ -49,20 +49,34 @@ CLOSED_STAGES = frozenset({"won", "lost"})
 
 
 def _deal(row: Any) -> Deal:
-    amount = row["amount"]
+    # By position (the order of FIELDS): cheaper than lookups by name, per row.
+    (
+        deal_id,
+        title,
+        contact_id,
+        owner_id,
+        stage,
+        amount,
+        currency,
+        expected_close_date,
+        closed_at,
+        created_at,
+        updated_at,
+        version,
+    ) = row[:12]
     return Deal(
-        id=row["id"],
-        title=row["title"],
-        contact_id=row["contact_id"],
-        owner_id=row["owner_id"],
-        stage=row["stage"],
-        amount=None if amount is None else format_amount(amount, row["currency"]),
-        currency=row["currency"],
-        expected_close_date=row["expected_close_date"],
-        closed_at=row["closed_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
+        id=deal_id,
+        title=title,
+        contact_id=contact_id,
+        owner_id=owner_id,
+        stage=stage,
+        amount=None if amount is None else format_amount(amount, currency),
+        currency=currency,
+        expected_close_date=expected_close_date,
+        closed_at=closed_at,
+        created_at=created_at,
+        updated_at=updated_at,
+        version=version,
     )
 
 

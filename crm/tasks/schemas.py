@@ -7,7 +7,7 @@ import msgspec
 from crm.schemas import Id, Input, Name, Timestamp
 
 
-class Task(msgspec.Struct, kw_only=True):
+class Task(msgspec.Struct):
     id: str
     title: str
     contact_id: str | None

@@ -49,7 +49,8 @@ SORTS = {
 
 
 def _task(row: Any) -> Task:
-    return Task(**{name: row[name] for name in Task.__struct_fields__})
+    # By position: FIELDS lists the struct's fields in its own order.
+    return Task(*row[:11])
 
 
 async def list_tasks(

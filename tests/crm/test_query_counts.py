@@ -48,3 +48,10 @@ async def test_a_page_of_fifty_costs_what_a_page_of_two_does(
     small = await queries(lambda: lister(owner, limit=2))
     large = await queries(lambda: lister(owner, limit=50))
     assert small == large == 1
+
+
+def test_task_columns_are_in_the_order_of_the_task_record() -> None:
+    from crm.tasks.schemas import Task
+    from crm.tasks.service import FIELDS
+
+    assert [f.strip() for f in FIELDS.split(",")] == list(Task.__struct_fields__)
