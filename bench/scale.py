@@ -414,8 +414,8 @@ if __name__ == "__main__":
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--companies", type=int, default=200)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds (default 9)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each round")
     parser.add_argument(
         "--keep", action="store_true", help="keep the loaded database (prints its URL)"
     )
