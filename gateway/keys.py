@@ -52,6 +52,7 @@ class KeyCache:
         self._connection: asyncpg.Connection | None = None
         self._ready = asyncio.Event()
         self._echoes: dict[str, asyncio.Future[None]] = {}
+        self._stopping = False
         self._heard: OrderedDict[str, None] = OrderedDict()
 
     @property
@@ -68,6 +69,7 @@ class KeyCache:
             await asyncio.wait_for(self._ready.wait(), timeout=2)
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -188,7 +190,8 @@ class KeyCache:
         self._entries.clear()
 
     def _on_termination(self, connection: object) -> None:
-        log.warning("lost the auth listener connection; verifying keys in the database")
+        if not self._stopping:
+            log.warning("lost the auth listener connection; verifying keys in the database")
         self._stop_listening()
 
     async def _listen(self) -> None:
