@@ -6,8 +6,7 @@ itself refuses a task that points at another company's contact. Indexes are led
 by `company_id`, so the schema can be distributed by tenant (Citus).
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from migrations.sql import sql_migration
 
 ID = "2026-11-21T08:10:00:000000"
 VERSION = "1.38.0"
@@ -104,14 +103,4 @@ CREATE INDEX tasks_open_by_contact_idx ON tasks (company_id, contact_id, due_at)
 """
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="crm", description=DESCRIPTION)
-
-    async def run() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        transaction = engine.current_transaction.get()
-        await transaction.connection.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, SQL)

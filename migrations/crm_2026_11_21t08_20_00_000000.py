@@ -1,7 +1,6 @@
 """Keys and indexes of the idempotency store."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from migrations.sql import sql_migration
 
 ID = "2026-11-21T08:20:00:000000"
 VERSION = "1.38.0"
@@ -19,14 +18,4 @@ CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
 """
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="crm", description=DESCRIPTION)
-
-    async def run() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        transaction = engine.current_transaction.get()
-        await transaction.connection.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, SQL)

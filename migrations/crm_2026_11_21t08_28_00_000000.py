@@ -1,7 +1,6 @@
 """Keys and indexes of the billing events."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from migrations.sql import sql_migration
 
 ID = "2026-11-21T08:28:00:000000"
 VERSION = "1.38.0"
@@ -19,14 +18,4 @@ CREATE INDEX billing_events_received_idx ON billing_events (received_at, id);
 """
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="crm", description=DESCRIPTION)
-
-    async def run() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        transaction = engine.current_transaction.get()
-        await transaction.connection.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, SQL)

@@ -5,8 +5,7 @@ company's matches by itself. Contacts written from now on get it from the
 service; this adds it to those written before.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from migrations.sql import sql_migration
 
 ID = "2026-11-21T09:20:00:000000"
 VERSION = "1.38.0"
@@ -21,13 +20,4 @@ WHERE NOT coalesce(search, ''::tsvector)
 """
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="crm", description=DESCRIPTION)
-
-    async def run() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        await engine.current_transaction.get().connection.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, SQL)

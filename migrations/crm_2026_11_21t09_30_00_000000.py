@@ -4,8 +4,7 @@ A team's page merges each member's first rows (crm.query.TenantSelect.page);
 each member's part needs an index led by (company_id, owner) in the sort's order.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from migrations.sql import sql_migration
 
 ID = "2026-11-21T09:30:00:000000"
 VERSION = "1.38.0"
@@ -23,13 +22,4 @@ CREATE INDEX tasks_company_assignee_due_idx ON tasks (company_id, assignee_id, d
 """
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="crm", description=DESCRIPTION)
-
-    async def run() -> None:
-        engine = engine_finder()
-        assert engine is not None
-        await engine.current_transaction.get().connection.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, DESCRIPTION, SQL)
