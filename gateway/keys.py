@@ -53,6 +53,7 @@ class KeyCache:
         self._ready = asyncio.Event()
         self._echoes: dict[str, asyncio.Future[None]] = {}
         self._stopping = False
+        self._epoch = 0
         self._heard: OrderedDict[str, None] = OrderedDict()
 
     @property
@@ -83,20 +84,19 @@ class KeyCache:
             await self.flush_uses()
 
     def cached(self, key: str) -> Credential | None:
-        """The credential of `key` from memory, when it is there and valid; else None.
+        """The credential of `key` from memory, when it was verified and is still valid.
 
-        None means "ask `authenticate`": it may still be a good key.
+        Entries are keyed by the whole key, so a hit costs a dictionary lookup and
+        no HMAC: the key was checked against its stored hash, in constant time,
+        when it entered the cache. None means "ask `authenticate`".
         """
         if not self._listening:
             return None
-        prefix = parse_api_key(key)
-        entry = self._entries.get(prefix) if prefix else None
+        entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[0] >= ENTRY_SECONDS:
             return None
         credential = entry[1]
-        try:
-            credential.check(key, datetime.now(UTC))
-        except Unauthenticated:
+        if credential.expires_at is not None and credential.expires_at <= datetime.now(UTC):
             return None
         self._note_use(credential)
         return credential
@@ -111,43 +111,37 @@ class KeyCache:
         prefix = parse_api_key(key)
         if prefix is None:
             raise Unauthenticated("The API key is malformed.")
-        now = time.monotonic()
-        cached = self._entries.get(prefix) if self._listening else None
-        if cached is not None and now - cached[0] < ENTRY_SECONDS:
-            credential = cached[1]
-        else:
-            with db.bound(conn):
-                credential = await load_credential(prefix)
-            if self._listening:
-                self._remember(prefix, now, credential)
+        # Any change heard while the database is read may concern this key: an
+        # answer read before it is used for this request, but not remembered.
+        epoch = self._epoch
+        with db.bound(conn):
+            credential = await load_credential(prefix)
         credential.check(key, datetime.now(UTC))
+        if self._listening and epoch == self._epoch:
+            self._entries[key] = (time.monotonic(), credential)
+            if len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
         self._note_use(credential)
         return credential
-
-    def _remember(self, prefix: str, now: float, credential: Credential) -> None:
-        self._entries[prefix] = (now, credential)
-        if len(self._entries) > MAX_ENTRIES:
-            self._entries.popitem(last=False)
 
     def forget(self, event: str) -> None:
         """Drop what an event names: `key:<prefix>`, `agent:<id>` or `company:<id>`
         (each followed by `:<nonce>`)."""
+        self._epoch += 1
         kind, _, rest = event.partition(":")
         ident = rest.split(":", 1)[0]
         if kind == "key":
-            self._entries.pop(ident, None)
-            return
-        attribute = {"agent": "agent_id", "company": "company_id"}.get(kind)
-        if attribute is None:
+            stale = [k for k, (_, c) in self._entries.items() if c.prefix == ident]
+        elif kind in ("agent", "company"):
+            attribute = "agent_id" if kind == "agent" else "company_id"
+            stale = [
+                k for k, (_, c) in self._entries.items() if getattr(c.actor, attribute) == ident
+            ]
+        else:
             self._entries.clear()  # an event we do not know: be safe
             return
-        stale = [
-            prefix
-            for prefix, (_, credential) in self._entries.items()
-            if getattr(credential.actor, attribute) == ident
-        ]
-        for prefix in stale:
-            self._entries.pop(prefix, None)
+        for k in stale:
+            self._entries.pop(k, None)
 
     def _on_notification(self, connection: object, pid: int, channel: str, payload: object) -> None:
         event = str(payload)
@@ -186,6 +180,7 @@ class KeyCache:
             self._echoes.pop(event, None)
 
     def _stop_listening(self) -> None:
+        self._epoch += 1
         self._listening = False
         self._entries.clear()
 
@@ -204,6 +199,7 @@ class KeyCache:
                 await conn.add_listener(AUTH_CHANNEL, self._on_notification)
                 self._connection = conn
                 self._entries.clear()  # whatever happened while deaf is forgotten
+                self._epoch += 1
                 self._listening = True
                 self._ready.set()
                 while not conn.is_closed():
