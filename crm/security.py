@@ -25,7 +25,6 @@ import zlib
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 KEY_PREFIX = "crm_"
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -96,13 +95,3 @@ _password_hasher = PasswordHasher()  # argon2id with the library's current defau
 async def hash_password(password: str) -> str:
     # argon2 is deliberately slow: keep it off the event loop.
     return await asyncio.to_thread(_password_hasher.hash, password)
-
-
-async def verify_password(password_hash: str, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _password_hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)

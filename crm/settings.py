@@ -150,9 +150,3 @@ class Settings:
         if len(key) < SECRET_KEY_MIN_LENGTH:
             raise ConfigError(f"the secret key kept in {path} is too short; delete it to renew")
         return replace(self, secret_key=key)
-
-    def rate_limit_for(self, plan: str) -> RateLimit:
-        return {
-            "pro": self.rate_limit_pro,
-            "enterprise": self.rate_limit_enterprise,
-        }.get(plan, self.rate_limit_free)

@@ -20,7 +20,7 @@ from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.events import auth_changed
 from crm.ids import new_id
 from crm.policy import Actor, Permission, Role, Scope
-from crm.query import check_version, update_row
+from crm.query import check_version
 
 COLUMNS = (
     "id, name, slug, plan, subscription_status, billing_email, billing_customer_id, "
@@ -117,6 +117,3 @@ async def bootstrap_company(data: CompanyBootstrap) -> Bootstrapped:
     )
     _, key = await issue_key(company.id, owner.id, name="Bootstrap key", scopes=None)
     return Bootstrapped(company=company, owner=owner, api_key=key)
-
-
-__all__ = ["bootstrap_company", "get_company", "update_company", "update_row"]
