@@ -15,7 +15,14 @@ import statistics
 import sys
 
 from bench import loadgen
-from bench.common import SECRET_KEY, free_port, fresh_database, postgres_server, server
+from bench.common import (
+    SECRET_KEY,
+    free_port,
+    fresh_database,
+    postgres_server,
+    server,
+    uvicorn_command,
+)
 from bench.gateway_overhead import seed
 
 
@@ -30,22 +37,7 @@ async def main(args: argparse.Namespace) -> None:
             }
             ports = {"uvicorn": free_port(), "granian": free_port()}
             commands = {
-                "uvicorn": [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "gateway.app:app_from_env",
-                    "--factory",
-                    "--port",
-                    str(ports["uvicorn"]),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
+                "uvicorn": uvicorn_command("gateway.app:app_from_env", ports["uvicorn"]),
                 "granian": [
                     sys.executable,
                     "-m",

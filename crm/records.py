@@ -98,6 +98,20 @@ class Owned:
         query.filter(f"{self.alias}.id = ANY({query.add(canonical)}::uuid[])")
         return {row["id"] for row in await query.fetch()}
 
+    async def check_reassignment(self, actor: Actor, row: Any, values: dict[str, Any]) -> None:
+        """Check a change of owner in `values` against `row` (from `fetch_for_change`).
+
+        Needs the old owner in the actor's reassign scope (else 403) and the new
+        one an active agent in it (else 422 or 403); on success `values` holds the
+        new owner's canonical id.
+        """
+        column = self.owner_column
+        if column not in values or values[column] == row[column]:
+            return
+        if not row["can_reassign"]:
+            raise Forbidden(f"You may not reassign this {self.noun}.")
+        values[column] = await self.require_owner(actor, values[column], column, self.reassign)
+
     async def require_owner(
         self, actor: Actor, agent_id: str, field: str, action: Permission
     ) -> str:

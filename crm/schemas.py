@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 
 # Request bodies refuse unknown fields (422), so a typo is never silently ignored.
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
+    def given(self) -> dict[str, Any]:
+        """The fields the client sent (an update body leaves the others UNSET)."""
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
 
 
 Email = Annotated[

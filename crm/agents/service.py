@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from crm import db
 from crm.agents.schemas import Agent, AgentCreate, AgentPage, AgentUpdate, KeySummary, Me
 from crm.companies.schemas import Company
@@ -134,7 +132,7 @@ async def update_agent(
 ) -> Agent:
     manage = actor.scope(Permission.AGENTS_MANAGE)
     current = await get_agent(actor, agent_id, for_update=True)
-    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
+    values = changes.given()
     if manage is Scope.NONE and not (current.id == actor.agent_id and set(values) <= {"name"}):
         raise Forbidden("Only an owner may change agents; an agent may change its own name.")
     check_version(current.version, expected_version)

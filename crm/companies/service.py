@@ -8,8 +8,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from crm import db
 from crm.agents.schemas import Agent
 from crm.agents.service import insert_agent
@@ -62,8 +60,7 @@ async def update_company(
     if scope is Scope.NONE:
         raise Forbidden("Only an owner may change the company.")
     check_version(row["version"], expected_version)
-    values = msgspec.structs.asdict(changes)
-    values = {k: v for k, v in values.items() if v is not msgspec.UNSET}
+    values = changes.given()
     _check_region(values.get("default_region"))
     if not values:
         return await get_company(actor)

@@ -20,7 +20,7 @@ from crm.contacts.schemas import (
     PhoneInput,
 )
 from crm.contacts.search import DOCUMENT_SQL, document_parts, in_tenant, to_tsquery, words
-from crm.errors import FieldError, Forbidden, ValidationFailed
+from crm.errors import FieldError, ValidationFailed
 from crm.ids import new_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission, Scope
@@ -348,14 +348,9 @@ async def update_contact(
 ) -> Contact:
     row = await CONTACTS.fetch_for_change(actor, contact_id, COLUMNS, CONTACTS.update)
     check_version(row["version"], expected_version)
-    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
+    values = changes.given()
     phones = values.pop("phones", None)
-    if "owner_id" in values and values["owner_id"] != row["owner_id"]:
-        if not row["can_reassign"]:
-            raise Forbidden("You may not reassign this contact.")
-        values["owner_id"] = await CONTACTS.require_owner(
-            actor, values["owner_id"], "owner_id", CONTACTS.reassign
-        )
+    await CONTACTS.check_reassignment(actor, row, values)
     for name in ("first_name", "last_name"):
         if name in values:
             values[name] = values[name].strip()

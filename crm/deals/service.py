@@ -7,12 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
 from crm import db
 from crm.contacts.service import CONTACTS
 from crm.deals.schemas import Deal, DealCreate, DealPage, DealUpdate
-from crm.errors import FieldError, Forbidden, ValidationFailed
+from crm.errors import FieldError, ValidationFailed
 from crm.ids import new_id, parse_id
 from crm.money import InvalidMoney, check_currency, format_amount, parse_amount
 from crm.pagination import Sort, check_limit, pick_sort
@@ -186,13 +184,8 @@ async def update_deal(
 ) -> Deal:
     row = await DEALS.fetch_for_change(actor, deal_id, COLUMNS, DEALS.update)
     check_version(row["version"], expected_version)
-    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
-    if "owner_id" in values and values["owner_id"] != row["owner_id"]:
-        if not row["can_reassign"]:
-            raise Forbidden("You may not reassign this deal.")
-        values["owner_id"] = await DEALS.require_owner(
-            actor, values["owner_id"], "owner_id", DEALS.reassign
-        )
+    values = changes.given()
+    await DEALS.check_reassignment(actor, row, values)
     if values.get("contact_id") is not None and values["contact_id"] != row["contact_id"]:
         values["contact_id"] = await require_visible(
             actor, CONTACTS, values["contact_id"], "contact_id"

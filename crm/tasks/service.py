@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from crm import db
 from crm.contacts.service import CONTACTS
 from crm.deals.service import DEALS
-from crm.errors import FieldError, Forbidden, ValidationFailed
+from crm.errors import FieldError, ValidationFailed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission
@@ -189,13 +187,8 @@ async def update_task(
 ) -> Task:
     row = await TASKS.fetch_for_change(actor, task_id, COLUMNS, TASKS.update)
     check_version(row["version"], expected_version)
-    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
-    if "assignee_id" in values and values["assignee_id"] != row["assignee_id"]:
-        if not row["can_reassign"]:
-            raise Forbidden("You may not reassign this task.")
-        values["assignee_id"] = await TASKS.require_owner(
-            actor, values["assignee_id"], "assignee_id", TASKS.reassign
-        )
+    values = changes.given()
+    await TASKS.check_reassignment(actor, row, values)
     if values.get("contact_id") is not None and values["contact_id"] != row["contact_id"]:
         values["contact_id"] = await require_visible(
             actor, CONTACTS, values["contact_id"], "contact_id"

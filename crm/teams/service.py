@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from crm import db
 from crm.errors import Conflict, Forbidden, NotFound
 from crm.ids import new_id, parse_id
@@ -78,7 +76,7 @@ async def update_team(
     current = await get_team(actor, team_id, for_update=True)
     _require_manage(actor)
     check_version(current.version, expected_version)
-    values = {k: v for k, v in msgspec.structs.asdict(changes).items() if v is not msgspec.UNSET}
+    values = changes.given()
     values = {k: v for k, v in values.items() if getattr(current, k) != v}
     if not values:
         return current
