@@ -20,7 +20,7 @@ import msgspec
 
 from crm.errors import BadRequest, ValidationFailed
 from crm.ids import parse_id
-from crm.policy import Args
+from crm.sql import Params
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -42,15 +42,17 @@ class Sort:
         nulls = " NULLS LAST" if self.nullable else ""
         return f"{self.column} {direction}{nulls}, {id_column} {direction}"
 
-    def after(self, cursor: Cursor, id_column: str, args: Args) -> str:
+    def after(self, cursor: Cursor, id_column: str, args: Params) -> str:
         """SQL that is true for the rows that come after `cursor` in this order."""
         op = "<" if self.descending else ">"
-        last_id = args.add(cursor.last_id)
+        last_id = args.placeholder(cursor.last_id)
         if not self.nullable:
-            return f"({self.column}, {id_column}) {op} ({args.add(cursor.value)}, {last_id})"
+            return (
+                f"({self.column}, {id_column}) {op} ({args.placeholder(cursor.value)}, {last_id})"
+            )
         if cursor.value is None:
             return f"({self.column} IS NULL AND {id_column} {op} {last_id})"
-        value = args.add(cursor.value)
+        value = args.placeholder(cursor.value)
         return (
             f"({self.column} {op} {value} OR ({self.column} = {value} AND {id_column} {op} "
             f"{last_id}) OR {self.column} IS NULL)"

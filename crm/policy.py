@@ -1,8 +1,8 @@
 """Who may do what: the one permission table, and the actor it is applied to.
 
 The policy is data. `POLICY` maps each permission to the visibility scope each
-role has for it; `scope_predicate` turns a scope into the SQL condition that
-every list, get, update, delete and reassign query is built with. Adding a
+role has for it; `crm.sql.scope_predicate` turns a scope into the SQL condition
+that every list, get, update, delete and reassign query is built with. Adding a
 role is a change to this table, not to queries.
 """
 
@@ -144,48 +144,17 @@ class Actor:
     key_scopes: frozenset[str] = frozenset(ALL_KEY_SCOPES)
     api_key_id: str | None = None
 
-    def scope(self, permission: Permission) -> Scope:
-        """The actor's scope for `permission`: its role's, once its key allows it at all."""
+    def require_key_scope(self, permission: Permission) -> None:
+        """Refuse (403 `insufficient_scope`) when the key lacks the scope `permission` needs."""
         needed = KEY_SCOPE[permission]
         if needed not in self.key_scopes:
             raise InsufficientScope(f"This API key lacks the '{needed}' scope.")
+
+    def scope_for(self, permission: Permission) -> Scope:
+        """The actor's scope for `permission`: its role's, once its key allows it at all."""
+        self.require_key_scope(permission)
         return POLICY[self.role][permission]
 
     def allows(self, permission: Permission) -> bool:
         """Whether the role has any scope for `permission`, ignoring the key."""
         return POLICY[self.role][permission] is not Scope.NONE
-
-
-class Args:
-    """Positional query arguments ($1, $2, ...) collected while SQL is composed."""
-
-    __slots__ = ("values",)
-
-    def __init__(self, *initial: object) -> None:
-        self.values: list[object] = list(initial)
-
-    def add(self, value: object) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
-def scope_predicate(actor: Actor, scope: Scope, owner: str, args: Args) -> str:
-    """SQL that is true where the agent id in expression `owner` lies in `scope`.
-
-    `owner` is a column (`c.owner_id`) or a placeholder. The company filter is not
-    part of this: `crm.query.tenant_select` always adds it.
-    """
-    if scope is Scope.ALL:
-        return "TRUE"
-    if scope is Scope.NONE:
-        return "FALSE"
-    if scope is Scope.TEAM and actor.team_id is not None:
-        # An array of the team's ids, not `IN (subquery)`: PostgreSQL then plans an
-        # ordered page of a large company as a scan of the company's index filtered
-        # by owner (a millisecond), instead of sorting every record of the team.
-        return (
-            f"{owner} = ANY(ARRAY(SELECT id FROM agents WHERE company_id = "
-            f"{args.add(actor.company_id)} AND team_id = {args.add(actor.team_id)}))"
-        )
-    # OWN, and TEAM for a leader who has no team: only the actor's own.
-    return f"{owner} = {args.add(actor.agent_id)}"

@@ -1,6 +1,6 @@
 """The scoped query every domain starts from: tenant filter first, policy second.
 
-`tenant_select` produces a SELECT that is already limited to the actor's
+`TenantSelect` produces a SELECT that is already limited to the actor's
 company and, for owned records, to the actor's scope for the permission. There
 is no other way for a domain to start a query of a tenant table, so neither
 filter can be forgotten.
@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from crm import db
 from crm.errors import PreconditionFailed
 from crm.pagination import Sort, decode_cursor, encode_cursor
-from crm.policy import Actor, Args, Permission, Scope, scope_predicate
+from crm.policy import Actor, Permission, Scope
+from crm.sql import Params, scope_predicate
 
 P = TypeVar("P")
 
@@ -40,7 +41,7 @@ class TenantSelect:
         """
         self.alias = alias
         self.columns = columns
-        self.args = Args(actor.company_id)
+        self.args = Params(actor.company_id)
         self.where: list[str] = [f"{alias}.company_id = $1"]
         self.owner_column = owner_column
         # Where the rows come from: the table, or a narrower source (see `from_source`).
@@ -50,7 +51,7 @@ class TenantSelect:
         self.actor = actor
         self.team: str | None = None
         self.narrowed = False
-        scope = actor.scope(permission) if scope is None else scope
+        scope = actor.scope_for(permission) if scope is None else scope
         if owner_column is None:
             if scope is Scope.NONE:
                 self.where.append("FALSE")
@@ -73,8 +74,9 @@ class TenantSelect:
         self.columns += f", ({predicate}) AS {name}"
         return self
 
-    def add(self, value: object) -> str:
-        return self.args.add(value)
+    def placeholder(self, value: object) -> str:
+        """Add a parameter; returns its placeholder (`$4`) for the SQL being composed."""
+        return self.args.placeholder(value)
 
     def filter(self, condition: str) -> TenantSelect:
         self.where.append(condition)
@@ -158,7 +160,7 @@ class TenantSelect:
         tag, ...) the single query is better: the filter's own index comes first.
         """
         assert self.owner_column is not None
-        members = f"SELECT id FROM agents WHERE company_id = $1 AND team_id = {self.add(self.team)}"
+        members = f"SELECT id FROM agents WHERE company_id = $1 AND team_id = {self.placeholder(self.team)}"
         own = f"{self.alias}.{self.owner_column} = member.id"
         inner = (
             f"SELECT {self.columns} FROM {self.source} {self.alias} "
@@ -184,8 +186,8 @@ async def update_row(
     table: str, company_id: str, record_id: str, changes: dict[str, object], *, returning: str
 ) -> Any:
     """UPDATE one tenant row with `changes`, bumping `version` and `updated_at`."""
-    args = Args(company_id, record_id)
-    sets = [f"{column} = {args.add(value)}" for column, value in changes.items()]
+    args = Params(company_id, record_id)
+    sets = [f"{column} = {args.placeholder(value)}" for column, value in changes.items()]
     sets += ["version = version + 1", "updated_at = now()"]
     sql = (
         f"UPDATE {table} SET {', '.join(sets)} WHERE company_id = $1 AND id = $2 "

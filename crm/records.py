@@ -21,8 +21,9 @@ from typing import Any
 from crm import db
 from crm.errors import Forbidden, NotFound, ValidationFailed
 from crm.ids import parse_id
-from crm.policy import Actor, Args, Permission, Scope, scope_predicate
+from crm.policy import Actor, Permission, Scope
 from crm.query import TenantSelect
+from crm.sql import Params, scope_predicate
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class Owned:
         row = None
         if canonical is not None:
             query = self.select(actor, columns)
-            query.filter(f"{self.alias}.id = {query.add(canonical)}")
+            query.filter(f"{self.alias}.id = {query.placeholder(canonical)}")
             row = await query.fetchrow()
         if row is None:
             raise NotFound(f"No {self.noun} with id {record_id}.")
@@ -71,15 +72,15 @@ class Owned:
 
         An update's row also carries `can_reassign`, for changes of owner.
         """
-        action_scope = actor.scope(action)
+        action_scope = actor.scope_for(action)
         canonical = parse_id(record_id)
         row = None
         if canonical is not None:
             query = self.select(actor, columns)
             query.can("can_act", actor, action_scope)
             if action is self.update:
-                query.can("can_reassign", actor, actor.scope(self.reassign))
-            query.filter(f"{self.alias}.id = {query.add(canonical)}")
+                query.can("can_reassign", actor, actor.scope_for(self.reassign))
+            query.filter(f"{self.alias}.id = {query.placeholder(canonical)}")
             sql = query.sql() + f" FOR UPDATE OF {self.alias}"
             row = await db.connection().fetchrow(sql, *query.args.values)
         if row is None:
@@ -95,7 +96,7 @@ class Owned:
         if not canonical:
             return set()
         query = self.select(actor, f"{self.alias}.id")
-        query.filter(f"{self.alias}.id = ANY({query.add(canonical)}::uuid[])")
+        query.filter(f"{self.alias}.id = ANY({query.placeholder(canonical)}::uuid[])")
         return {row["id"] for row in await query.fetch()}
 
     async def check_reassignment(self, actor: Actor, row: Any, values: dict[str, Any]) -> None:
@@ -116,7 +117,9 @@ class Owned:
         self, actor: Actor, agent_id: str, field: str, action: Permission
     ) -> str:
         """`agent_id` as the owner of a record the actor creates or reassigns."""
-        return await require_agent_in_scope(actor, agent_id, field, actor.scope(action), self.noun)
+        return await require_agent_in_scope(
+            actor, agent_id, field, actor.scope_for(action), self.noun
+        )
 
 
 async def require_agent_in_scope(
@@ -125,7 +128,7 @@ async def require_agent_in_scope(
     canonical = parse_id(agent_id)
     row = None
     if canonical is not None:
-        args = Args(actor.company_id, canonical)
+        args = Params(actor.company_id, canonical)
         allowed = scope_predicate(actor, scope, "a.id", args)
         row = await db.connection().fetchrow(
             f"SELECT a.is_active, ({allowed}) AS allowed FROM agents a "
@@ -149,7 +152,7 @@ async def require_visible(
     row = None
     if canonical is not None:
         query = kind.select(actor, f"{kind.alias}.id")
-        query.filter(f"{kind.alias}.id = {query.add(canonical)}")
+        query.filter(f"{kind.alias}.id = {query.placeholder(canonical)}")
         sql = query.sql() + (f" FOR UPDATE OF {kind.alias}" if lock else "")
         row = await db.connection().fetchrow(sql, *query.args.values)
     if row is None:
@@ -162,4 +165,4 @@ def filter_id(query: TenantSelect, column: str, value: str | None) -> None:
     if value is None:
         return
     canonical = parse_id(value)
-    query.filter("FALSE" if canonical is None else f"{column} = {query.add(canonical)}")
+    query.filter("FALSE" if canonical is None else f"{column} = {query.placeholder(canonical)}")

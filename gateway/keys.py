@@ -27,8 +27,8 @@ import asyncpg
 
 from crm import db
 from crm.api_keys.service import Credential, load_credential, record_use
+from crm.auth_changes import AUTH_CHANNEL
 from crm.errors import Unauthenticated
-from crm.events import AUTH_CHANNEL
 from crm.security import parse_api_key
 
 log = logging.getLogger("gateway.keys")

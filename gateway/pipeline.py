@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from crm import db, events
+from crm import auth_changes, db
 from crm.errors import (
     Conflict,
     CRMError,
@@ -127,14 +127,14 @@ class GatewayMiddleware:
             method = scope["method"]
             idempotency_key = _header(scope, b"idempotency-key")
             if idempotency_key is not None and method in IDEMPOTENT_METHODS:
-                with events.collecting() as changes:
+                with auth_changes.collecting() as changes:
                     held = await _run_idempotent(
                         self.app, scope, receive, conn, actor, idempotency_key
                     )
                 await gateway.keys.committed(changes)
                 await _send_all(send, held)
             elif method in WRITE_METHODS:
-                with events.collecting() as changes:
+                with auth_changes.collecting() as changes:
                     _, held = await _run_in_transaction(self.app, scope, receive, conn)
                 await gateway.keys.committed(changes)
                 await _send_all(send, held)

@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm import db, events
+from crm import auth_changes, db
 from gateway.problems import handle_exception
 
 
@@ -32,7 +32,7 @@ class TransactionMiddleware:
 
         state = scope["litestar_app"].state
         try:
-            with events.collecting() as changes:
+            with auth_changes.collecting() as changes:
                 async with db.transaction(state.pool) as tx:
                     await self.app(scope, receive, hold)
                     status: Any = held[0].get("status", 500) if held else 500

@@ -7,9 +7,9 @@ from typing import Any
 
 from crm import db
 from crm.agents.schemas import Agent, AgentCreate, AgentPage, AgentUpdate, KeySummary, Me
+from crm.auth_changes import auth_changed
 from crm.companies.schemas import Company
 from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from crm.events import auth_changed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission, Role, Scope
@@ -52,11 +52,11 @@ async def list_agents(
     order = pick_sort(SORTS, sort, "-created_at")
     query = _visible(actor)
     if team_id is not None:
-        query.filter(f"a.team_id = {query.add(parse_id(team_id))}")
+        query.filter(f"a.team_id = {query.placeholder(parse_id(team_id))}")
     if role is not None:
-        query.filter(f"a.role = {query.add(role)}")
+        query.filter(f"a.role = {query.placeholder(role)}")
     if is_active is not None:
-        query.filter(f"a.is_active = {query.add(is_active)}")
+        query.filter(f"a.is_active = {query.placeholder(is_active)}")
     return await query.page(
         sort=order, limit=check_limit(limit), cursor=cursor, build=_agent, page=AgentPage
     )
@@ -67,7 +67,7 @@ async def get_agent(actor: Actor, agent_id: str, *, for_update: bool = False) ->
     row = None
     if canonical is not None:
         query = _visible(actor)
-        query.filter(f"a.id = {query.add(canonical)}")
+        query.filter(f"a.id = {query.placeholder(canonical)}")
         sql = query.sql() + (" FOR UPDATE" if for_update else "")
         row = await db.connection().fetchrow(sql, *query.args.values)
     if row is None:
@@ -113,7 +113,7 @@ async def insert_agent(
 
 
 async def create_agent(actor: Actor, data: AgentCreate) -> Agent:
-    if actor.scope(Permission.AGENTS_MANAGE) is Scope.NONE:
+    if actor.scope_for(Permission.AGENTS_MANAGE) is Scope.NONE:
         raise Forbidden("Only an owner may add agents.")
     await require_team(actor.company_id, data.team_id)
     password_hash = await hash_password(data.password) if data.password else None
@@ -130,7 +130,7 @@ async def create_agent(actor: Actor, data: AgentCreate) -> Agent:
 async def update_agent(
     actor: Actor, agent_id: str, changes: AgentUpdate, *, expected_version: int | None = None
 ) -> Agent:
-    manage = actor.scope(Permission.AGENTS_MANAGE)
+    manage = actor.scope_for(Permission.AGENTS_MANAGE)
     current = await get_agent(actor, agent_id, for_update=True)
     values = changes.given()
     if manage is Scope.NONE and not (current.id == actor.agent_id and set(values) <= {"name"}):

@@ -10,8 +10,8 @@ import msgspec
 
 from crm import db
 from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
+from crm.auth_changes import auth_changed
 from crm.errors import Forbidden, InsufficientScope, NotFound, Unauthenticated, ValidationFailed
-from crm.events import auth_changed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role
@@ -65,7 +65,7 @@ async def list_api_keys(
     order = pick_sort(SORTS, sort, "-created_at")
     query = _visible(actor)
     if agent_id is not None:
-        query.filter(f"k.agent_id = {query.add(parse_id(agent_id))}")
+        query.filter(f"k.agent_id = {query.placeholder(parse_id(agent_id))}")
     return await query.page(
         sort=order, limit=check_limit(limit), cursor=cursor, build=_api_key, page=ApiKeyPage
     )
@@ -76,7 +76,7 @@ async def get_api_key(actor: Actor, key_id: str) -> ApiKey:
     row = None
     if canonical is not None:
         query = _visible(actor)
-        query.filter(f"k.id = {query.add(canonical)}")
+        query.filter(f"k.id = {query.placeholder(canonical)}")
         row = await query.fetchrow()
     if row is None:
         raise NotFound(f"No API key with id {key_id}.")
@@ -111,7 +111,7 @@ async def issue_key(
 
 
 async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
-    scope = actor.scope(Permission.API_KEYS_MANAGE)
+    scope = actor.scope_for(Permission.API_KEYS_MANAGE)
     agent_id = actor.agent_id
     if data.agent_id is not None and data.agent_id != actor.agent_id:
         # Missing or foreign: 422; an agent of the company the actor may not manage: 403.
@@ -141,8 +141,10 @@ async def revoke_api_key(actor: Actor, key_id: str) -> None:
     canonical = parse_id(key_id)
     row = None
     if canonical is not None:
-        query = _visible(actor).can("can_manage", actor, actor.scope(Permission.API_KEYS_MANAGE))
-        query.filter(f"k.id = {query.add(canonical)}")
+        query = _visible(actor).can(
+            "can_manage", actor, actor.scope_for(Permission.API_KEYS_MANAGE)
+        )
+        query.filter(f"k.id = {query.placeholder(canonical)}")
         row = await query.fetchrow()
     if row is None:
         raise NotFound(f"No API key with id {key_id}.")

@@ -23,11 +23,11 @@ from typing import Any
 import msgspec
 
 from crm import db
+from crm.auth_changes import auth_changed
 from crm.billing.schemas import BillingEvent, BillingEventPage, Event, Outcome, Receipt
-from crm.events import auth_changed
 from crm.ids import parse_id
 from crm.pagination import Sort, check_limit, decode_cursor, encode_cursor
-from crm.policy import Args
+from crm.sql import Params
 
 PLANS = frozenset({"free", "pro", "enterprise"})
 STATUSES = {
@@ -176,11 +176,13 @@ async def list_events(
 ) -> BillingEventPage:
     """The operator's view of received events, newest first. Never exposed to tenants."""
     check_limit(limit)
-    args = Args()
+    args = Params()
     where = ["TRUE"]
     if company_id is not None:
         canonical = parse_id(company_id)
-        where.append("FALSE" if canonical is None else f"e.company_id = {args.add(canonical)}")
+        where.append(
+            "FALSE" if canonical is None else f"e.company_id = {args.placeholder(canonical)}"
+        )
     if cursor:
         where.append(SORT.after(decode_cursor(cursor, SORT, _event_id), "e.id", args))
     rows = await db.connection().fetch(

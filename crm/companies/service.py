@@ -12,10 +12,10 @@ from crm import db
 from crm.agents.schemas import Agent
 from crm.agents.service import insert_agent
 from crm.api_keys.service import issue_key
+from crm.auth_changes import auth_changed
 from crm.companies.schemas import Company, CompanyBootstrap, CompanyUpdate
 from crm.contacts.phones import is_region
 from crm.errors import Forbidden, NotFound, ValidationFailed
-from crm.events import auth_changed
 from crm.ids import new_id
 from crm.policy import Actor, Permission, Role, Scope
 from crm.query import check_version
@@ -39,7 +39,7 @@ def _company(row: Any) -> Company:
 
 
 async def get_company(actor: Actor) -> Company:
-    actor.scope(Permission.COMPANY_VIEW)
+    actor.require_key_scope(Permission.COMPANY_VIEW)
     row = await db.connection().fetchrow(
         f"SELECT {COLUMNS} FROM companies WHERE id = $1", actor.company_id
     )
@@ -51,7 +51,7 @@ async def get_company(actor: Actor) -> Company:
 async def update_company(
     actor: Actor, changes: CompanyUpdate, *, expected_version: int | None = None
 ) -> Company:
-    scope = actor.scope(Permission.COMPANY_UPDATE)
+    scope = actor.scope_for(Permission.COMPANY_UPDATE)
     row = await db.connection().fetchrow(
         "SELECT version FROM companies WHERE id = $1 FOR UPDATE", actor.company_id
     )

@@ -142,7 +142,7 @@ async def list_contacts(
     query = CONTACTS.select(actor, COLUMNS)
     filter_id(query, "c.owner_id", owner_id)
     if tag is not None:
-        query.filter(f"c.tags @> ARRAY[{query.add(tag)}]::varchar[]")
+        query.filter(f"c.tags @> ARRAY[{query.placeholder(tag)}]::varchar[]")
     if phone is not None:
         try:
             number = to_e164(phone, await _default_region(actor))
@@ -150,13 +150,13 @@ async def list_contacts(
             raise ValidationFailed.one("phone", str(exc)) from None
         query.filter(
             "c.id IN (SELECT p.contact_id FROM contact_phones p "
-            f"WHERE p.company_id = $1 AND p.number = {query.add(number)})"
+            f"WHERE p.company_id = $1 AND p.number = {query.placeholder(number)})"
         )
     if q is not None:
         tsquery = to_tsquery(q)
         if tsquery is None:
             raise ValidationFailed.one("q", "must contain at least one letter or digit")
-        matches = f"c.search @@ {query.add(in_tenant(tsquery, actor.company_id))}::tsquery"
+        matches = f"c.search @@ {query.placeholder(in_tenant(tsquery, actor.company_id))}::tsquery"
         if query.scope is Scope.ALL:
             # The whole company: candidates from the GIN index alone (the tenant
             # lexeme keeps them in the company), not intersected with the bitmap of
@@ -165,7 +165,9 @@ async def list_contacts(
             query.from_source(f"SELECT * FROM contacts c WHERE {matches} OFFSET 0")
         query.filter(matches)
         if sort is None:
-            return await _ranked(query, query.add(tsquery), query.add(words(q)), limit, cursor)
+            return await _ranked(
+                query, query.placeholder(tsquery), query.placeholder(words(q)), limit, cursor
+            )
     order = pick_sort(SORTS, sort, "-created_at")
     return await query.page(
         sort=order, limit=limit, cursor=cursor, build=_contact, page=ContactPage
@@ -221,7 +223,7 @@ async def _prepare(actor: Actor, items: Sequence[ContactCreate], prefix: str) ->
     One query per distinct owner and one for the company's region, whatever the
     number of contacts. Field names carry `prefix` (`items[3].` in an import).
     """
-    actor.scope(CONTACTS.create)
+    actor.require_key_scope(CONTACTS.create)
     owners: dict[str, str] = {}
     errors: list[FieldError] = []
     region = await _default_region(actor) if any(item.phones for item in items) else None

@@ -108,7 +108,7 @@ async def list_deals(
     order = pick_sort(SORTS, sort, "-created_at")
     query = DEALS.select(actor, COLUMNS)
     if stage is not None:
-        query.filter(f"d.stage = {query.add(stage)}")
+        query.filter(f"d.stage = {query.placeholder(stage)}")
     filter_id(query, "d.owner_id", owner_id)
     filter_id(query, "d.contact_id", contact_id)
     return await query.page(
@@ -135,7 +135,7 @@ _INSERT_DEALS = f"""
 
 async def _create(actor: Actor, items: Sequence[DealCreate], prefix: str) -> list[Any]:
     """Check and insert deals: a fixed number of queries per distinct owner."""
-    actor.scope(DEALS.create)
+    actor.require_key_scope(DEALS.create)
     owners: dict[str, str] = {}
     for index, item in enumerate(items):
         wanted = item.owner_id or actor.agent_id

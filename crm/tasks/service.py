@@ -69,11 +69,11 @@ async def list_tasks(
     filter_id(query, "t.contact_id", contact_id)
     filter_id(query, "t.deal_id", deal_id)
     if done is not None:
-        query.filter(f"t.done = {query.add(done)}")
+        query.filter(f"t.done = {query.placeholder(done)}")
     if due_before is not None:
         if due_before.tzinfo is None:
             raise ValidationFailed.one("due_before", "must carry a time zone, e.g. Z")
-        query.filter(f"t.due_at < {query.add(due_before)}")
+        query.filter(f"t.due_at < {query.placeholder(due_before)}")
     return await query.page(
         sort=order, limit=check_limit(limit), cursor=cursor, build=_task, page=TaskPage
     )
@@ -135,7 +135,7 @@ async def _create(actor: Actor, items: Sequence[TaskCreate], prefix: str) -> lis
 
     A fixed number of queries per distinct assignee, whatever the number of tasks.
     """
-    actor.scope(TASKS.create)
+    actor.require_key_scope(TASKS.create)
     assignees: dict[str, str] = {}
     for index, item in enumerate(items):
         wanted = item.assignee_id or actor.agent_id

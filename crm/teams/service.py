@@ -31,7 +31,7 @@ def _visible(actor: Actor) -> TenantSelect:
 
 
 def _require_manage(actor: Actor) -> None:
-    if actor.scope(Permission.TEAMS_MANAGE) is Scope.NONE:
+    if actor.scope_for(Permission.TEAMS_MANAGE) is Scope.NONE:
         raise Forbidden("Only an owner may manage teams.")
 
 
@@ -49,7 +49,7 @@ async def get_team(actor: Actor, team_id: str, *, for_update: bool = False) -> T
     row = None
     if canonical is not None:
         query = _visible(actor)
-        query.filter(f"tm.id = {query.add(canonical)}")
+        query.filter(f"tm.id = {query.placeholder(canonical)}")
         sql = query.sql() + (" FOR UPDATE" if for_update else "")
         row = await db.connection().fetchrow(sql, *query.args.values)
     if row is None:
