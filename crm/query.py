@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from crm import db
-from crm.errors import PreconditionFailed
+from crm.errors import NotFound, PreconditionFailed
+from crm.ids import parse_id
 from crm.pagination import Sort, decode_cursor, encode_cursor
 from crm.policy import Actor, Permission, Scope
 from crm.sql import Params, scope_predicate
@@ -116,6 +117,26 @@ class TenantSelect:
 
     async def fetchrow(self) -> Any:
         return await db.connection().fetchrow(self.sql(limit=1), *self.args.values)
+
+    async def find(self, record_id: str, *, lock: bool = False) -> Any:
+        """The row with id `record_id` inside this query's scope, or None.
+
+        An id that cannot exist (not one of ours) is simply not found; `lock`
+        takes the row's lock for the rest of the transaction.
+        """
+        canonical = parse_id(record_id)
+        if canonical is None:
+            return None
+        self.filter(f"{self.alias}.id = {self.placeholder(canonical)}")
+        sql = self.sql() + (f" FOR UPDATE OF {self.alias}" if lock else "")
+        return await db.connection().fetchrow(sql, *self.args.values)
+
+    async def get(self, record_id: str, *, noun: str, lock: bool = False) -> Any:
+        """The row with id `record_id` if the actor may see it: 404 when missing or hidden alike."""
+        row = await self.find(record_id, lock=lock)
+        if row is None:
+            raise NotFound(f"No {noun} with id {record_id}.")
+        return row
 
     async def page(
         self,

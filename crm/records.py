@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm import db
-from crm.errors import Forbidden, NotFound, ValidationFailed
+from crm.errors import Forbidden, ValidationFailed
 from crm.ids import parse_id
 from crm.policy import Actor, Permission, Scope
 from crm.query import TenantSelect
@@ -55,15 +55,7 @@ class Owned:
 
     async def fetch_visible(self, actor: Actor, record_id: str, columns: str) -> Any:
         """The record if the actor may view it; 404 when it is missing or hidden alike."""
-        canonical = parse_id(record_id)
-        row = None
-        if canonical is not None:
-            query = self.select(actor, columns)
-            query.filter(f"{self.alias}.id = {query.placeholder(canonical)}")
-            row = await query.fetchrow()
-        if row is None:
-            raise NotFound(f"No {self.noun} with id {record_id}.")
-        return row
+        return await self.select(actor, columns).get(record_id, noun=self.noun)
 
     async def fetch_for_change(
         self, actor: Actor, record_id: str, columns: str, action: Permission
@@ -73,18 +65,10 @@ class Owned:
         An update's row also carries `can_reassign`, for changes of owner.
         """
         action_scope = actor.scope_for(action)
-        canonical = parse_id(record_id)
-        row = None
-        if canonical is not None:
-            query = self.select(actor, columns)
-            query.can("can_act", actor, action_scope)
-            if action is self.update:
-                query.can("can_reassign", actor, actor.scope_for(self.reassign))
-            query.filter(f"{self.alias}.id = {query.placeholder(canonical)}")
-            sql = query.sql() + f" FOR UPDATE OF {self.alias}"
-            row = await db.connection().fetchrow(sql, *query.args.values)
-        if row is None:
-            raise NotFound(f"No {self.noun} with id {record_id}.")
+        query = self.select(actor, columns).can("can_act", actor, action_scope)
+        if action is self.update:
+            query.can("can_reassign", actor, actor.scope_for(self.reassign))
+        row = await query.get(record_id, noun=self.noun, lock=True)
         if not row["can_act"]:
             verb = "delete" if action is self.delete else "change"
             raise Forbidden(f"You may view this {self.noun} but not {verb} it.")
@@ -148,16 +132,10 @@ async def require_visible(
     actor: Actor, kind: Owned, record_id: str, field: str, *, lock: bool = False
 ) -> str:
     """A record named in a body: visible to the actor, else 422 naming `field`."""
-    canonical = parse_id(record_id)
-    row = None
-    if canonical is not None:
-        query = kind.select(actor, f"{kind.alias}.id")
-        query.filter(f"{kind.alias}.id = {query.placeholder(canonical)}")
-        sql = query.sql() + (f" FOR UPDATE OF {kind.alias}" if lock else "")
-        row = await db.connection().fetchrow(sql, *query.args.values)
+    row = await kind.select(actor, f"{kind.alias}.id").find(record_id, lock=lock)
     if row is None:
         raise ValidationFailed.one(field, f"No such {kind.noun}.")
-    return canonical  # type: ignore[return-value]
+    return str(row["id"])
 
 
 def filter_id(query: TenantSelect, column: str, value: str | None) -> None:

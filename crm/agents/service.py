@@ -63,15 +63,7 @@ async def list_agents(
 
 
 async def get_agent(actor: Actor, agent_id: str, *, for_update: bool = False) -> Agent:
-    canonical = parse_id(agent_id)
-    row = None
-    if canonical is not None:
-        query = _visible(actor)
-        query.filter(f"a.id = {query.placeholder(canonical)}")
-        sql = query.sql() + (" FOR UPDATE" if for_update else "")
-        row = await db.connection().fetchrow(sql, *query.args.values)
-    if row is None:
-        raise NotFound(f"No agent with id {agent_id}.")
+    row = await _visible(actor).get(agent_id, noun="agent", lock=for_update)
     return _agent(row)
 
 

@@ -11,7 +11,7 @@ import msgspec
 from crm import db
 from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
 from crm.auth_changes import auth_changed
-from crm.errors import Forbidden, InsufficientScope, NotFound, Unauthenticated, ValidationFailed
+from crm.errors import Forbidden, InsufficientScope, Unauthenticated, ValidationFailed
 from crm.ids import new_id, parse_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role
@@ -72,14 +72,7 @@ async def list_api_keys(
 
 
 async def get_api_key(actor: Actor, key_id: str) -> ApiKey:
-    canonical = parse_id(key_id)
-    row = None
-    if canonical is not None:
-        query = _visible(actor)
-        query.filter(f"k.id = {query.placeholder(canonical)}")
-        row = await query.fetchrow()
-    if row is None:
-        raise NotFound(f"No API key with id {key_id}.")
+    row = await _visible(actor).get(key_id, noun="API key")
     return _api_key(row)
 
 
@@ -138,23 +131,15 @@ async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
 
 async def revoke_api_key(actor: Actor, key_id: str) -> None:
     """Revoke a key: from now on, every process answers 401 to it."""
-    canonical = parse_id(key_id)
-    row = None
-    if canonical is not None:
-        query = _visible(actor).can(
-            "can_manage", actor, actor.scope_for(Permission.API_KEYS_MANAGE)
-        )
-        query.filter(f"k.id = {query.placeholder(canonical)}")
-        row = await query.fetchrow()
-    if row is None:
-        raise NotFound(f"No API key with id {key_id}.")
+    query = _visible(actor).can("can_manage", actor, actor.scope_for(Permission.API_KEYS_MANAGE))
+    row = await query.get(key_id, noun="API key")
     if not row["can_manage"]:
         raise Forbidden("This API key may not be revoked by you.")
     prefix = await db.connection().fetchval(
         """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
            WHERE company_id = $1 AND id = $2 RETURNING prefix""",
         actor.company_id,
-        canonical,
+        row["id"],
     )
     await auth_changed("key", prefix)
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from crm import db
-from crm.errors import Conflict, Forbidden, NotFound
-from crm.ids import new_id, parse_id
+from crm.errors import Conflict, Forbidden
+from crm.ids import new_id
 from crm.pagination import Sort, check_limit, pick_sort
 from crm.policy import Actor, Permission, Scope
 from crm.query import TenantSelect, check_version, update_row
@@ -45,15 +45,7 @@ async def list_teams(
 
 
 async def get_team(actor: Actor, team_id: str, *, for_update: bool = False) -> Team:
-    canonical = parse_id(team_id)
-    row = None
-    if canonical is not None:
-        query = _visible(actor)
-        query.filter(f"tm.id = {query.placeholder(canonical)}")
-        sql = query.sql() + (" FOR UPDATE" if for_update else "")
-        row = await db.connection().fetchrow(sql, *query.args.values)
-    if row is None:
-        raise NotFound(f"No team with id {team_id}.")
+    row = await _visible(actor).get(team_id, noun="team", lock=for_update)
     return _team(row)
 
 
