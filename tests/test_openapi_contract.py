@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -138,6 +139,21 @@ def test_what_an_omitted_property_becomes_is_described() -> None:
     deal = schemas["DealCreate"]
     assert "stage" not in deal["required"]
     assert deal["properties"]["stage"]["description"] == 'When omitted: `"lead"`.'
+
+
+def test_the_document_points_to_guides_the_repository_holds() -> None:
+    document = _document()
+    root = DOCUMENT.parent.parent
+    text = json.dumps(document)
+    named = set(re.findall(r"docs/[a-z-]+\.md", text))
+    assert (
+        "docs/authentication.md"
+        in document["components"]["securitySchemes"]["apiKey"]["description"]
+    )
+    assert "docs/README.md" in document["info"]["description"]
+    assert len(named) >= 8
+    for guide in named:
+        assert (root / guide).is_file(), guide
 
 
 # A real server, shared by the tests below
