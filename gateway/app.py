@@ -14,7 +14,7 @@ from litestar._openapi.plugin import handle_schema_path_not_found
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.routes import BaseRoute
 
@@ -28,7 +28,7 @@ from gateway.pipeline import MAX_BODY_BYTES, Gateway
 from gateway.problems import handle_exception
 from gateway.ratelimit import RateLimiter
 from gateway.request_id import add_request_id
-from gateway.routes import admin, health, v1, webhooks
+from gateway.routes import admin, health, reference, v1, webhooks
 from gateway.text_checks import refuse_nul
 
 log = logging.getLogger("gateway")
@@ -36,7 +36,13 @@ log = logging.getLogger("gateway")
 DESCRIPTION = """\
 The CRM's HTTP API for third-party integrations, payment providers and generated
 clients. Every `/v1` route takes `Authorization: Bearer <api key>`; errors are
-RFC 9457 problem details with a stable `code`."""
+RFC 9457 problem details with a stable `code`.
+
+The guides in the repository's `docs/` folder explain what this reference lists
+(`docs/README.md` is their index): `docs/authentication.md` (API keys and scopes),
+`docs/roles-and-visibility.md` (who sees and changes what), `docs/errors.md`
+(problem codes), `docs/pagination.md`, `docs/rate-limits.md`,
+`docs/idempotency.md`, `docs/payment-webhooks.md` and `docs/operator-api.md`."""
 
 
 class _DocsRouter(Router):
@@ -58,7 +64,7 @@ def openapi_config() -> OpenAPIConfig:
         version="1.0.0",
         description=DESCRIPTION,
         path="/",
-        render_plugins=[RedocRenderPlugin(path="/docs"), JsonRenderPlugin(path="/openapi.json")],
+        render_plugins=[reference.redoc(), JsonRenderPlugin(path="/openapi.json")],
         openapi_router=_DocsRouter("/", route_handlers=[], include_in_schema=False),
         servers=[Server(url="/")],
         use_handler_docstrings=True,
@@ -67,10 +73,14 @@ def openapi_config() -> OpenAPIConfig:
                 "apiKey": SecurityScheme(
                     type="http",
                     scheme="bearer",
-                    description="An API key: `crm_<id>_<secret>`.",
+                    description="An API key, `crm_<id>_<secret><checksum>`, acting as one "
+                    "agent narrowed by the key's scopes: see `docs/authentication.md`.",
                 ),
                 "adminToken": SecurityScheme(
-                    type="http", scheme="bearer", description="The operator's CRM_ADMIN_TOKEN."
+                    type="http",
+                    scheme="bearer",
+                    description="The operator's `CRM_ADMIN_TOKEN`; unset, the operator API "
+                    "answers 404: see `docs/operator-api.md`.",
                 ),
             }
         ),
@@ -104,16 +114,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await keys.stop()
             await db.close_pool(pool)
 
-    routers: list[Any] = [*health.ROUTES, v1.router()]
-    if settings.admin_token is not None:
-        # Without a token the operator API does not exist: every /admin path is 404.
-        routers.append(admin.router())
-    if settings.payment_webhook_secrets:
-        # Without a secret anyone could forge events: the route does not exist.
-        routers.append(webhooks.router())
+    # Without a token the operator API does not exist, and without a secret anyone
+    # could forge payment events: unconfigured, they are not mounted (every path
+    # under them is 404) yet still documented, so the document is the same everywhere.
+    optional = [
+        (settings.admin_token is not None, admin.router()),
+        (bool(settings.payment_webhook_secrets), webhooks.router()),
+    ]
+    mounted = [router for configured, router in optional if configured]
+    unmounted = [router for configured, router in optional if not configured]
 
     app = Litestar(
-        route_handlers=routers,
+        route_handlers=[*health.ROUTES, v1.router(), *mounted, *reference.ROUTES],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         exception_handlers={
@@ -128,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )
-    refine(app)
+    refine(app, unmounted=unmounted, config=openapi_config)
     return app
 
 

@@ -13,17 +13,30 @@ the same way:
   `Idempotency-Key` on `/v1` POST and PATCH with `Idempotent-Replayed` on their
   answers;
 - the payment webhook's body and signature headers (its handler reads the raw
-  bytes, so the generator sees no body).
+  bytes, so the generator sees no body);
+- the operator and webhook routes even where they are not mounted (no
+  `CRM_ADMIN_TOKEN`, no `CRM_PAYMENT_WEBHOOK_SECRETS`), with the 404 they then
+  answer, so the document is the same on every server;
+- no `default` on a property: client generators (openapi-typescript among them)
+  make a property with a default required, while a body may omit it; what the
+  server assumes for an omitted property is said in its description instead.
+
+The guides in `docs/` explain what the document only lists; descriptions name
+them by their path in the repository.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.enums import ParamType
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import (
+    Components,
     OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -49,7 +62,8 @@ def _header(description: str, schema: Schema = STRING) -> OpenAPIHeader:
 
 REQUEST_ID = _header("The request's id: the client's `X-Request-Id` when it sent one, else ours.")
 RATE_LIMIT_POLICY = _header(
-    'The rate-limit policy (IETF structured header): `"plan";q=<quota>;w=<window seconds>`.'
+    'The rate-limit policy (IETF structured header): `"plan";q=<quota>;w=<window seconds>`. '
+    "See `docs/rate-limits.md`."
 )
 RATE_LIMIT = _header(
     'What is left of it: `"plan";r=<remaining>;t=<seconds until the quota is whole>`.'
@@ -67,7 +81,7 @@ IDEMPOTENCY_KEY = Parameter(
     required=False,
     description="Makes a retry safe: the first completed answer is kept 24 hours for this "
     "API key and replayed to a retry of the same request; the same key with another "
-    "request is 422, while the first is still running 409.",
+    "request is 422, while the first is still running 409. See `docs/idempotency.md`.",
     schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255),
 )
 SIGNATURE_HEADERS = [
@@ -128,14 +142,40 @@ def _declared(app: Litestar) -> dict[str, set[str]]:
     return declared
 
 
-def refine(app: Litestar) -> OpenAPI:
+# Routes mounted only when configured, and the setting whose absence makes them 404.
+UNCONFIGURED = {
+    "/admin/": "the operator API is off on this server (`CRM_ADMIN_TOKEN` is unset)",
+    "/webhooks/payments": "payment webhooks are off on this server "
+    "(`CRM_PAYMENT_WEBHOOK_SECRETS` is unset)",
+}
+
+
+def refine(
+    app: Litestar,
+    *,
+    unmounted: Sequence[Router] = (),
+    config: Callable[[], OpenAPIConfig] | None = None,
+) -> OpenAPI:
+    """Make `app`'s document exact; `unmounted` routers are documented as if mounted.
+
+    `config` makes the OpenAPI configuration of `app` afresh (a configuration's
+    router belongs to one app); it is needed only with `unmounted`.
+    """
     document = app.openapi_schema
-    components = document.components.schemas or {}
+    declared = _declared(app)
+    if unmounted:
+        if config is None:
+            raise ValueError("documenting unmounted routers needs the app's OpenAPI config")
+        shadow = Litestar(route_handlers=list(unmounted), openapi_config=config())
+        _merge(document, shadow.openapi_schema)
+        declared.update(_declared(shadow))
+    components = (document.components or Components()).schemas or {}
     for name in _input_names():
         schema = components.get(name)
         if isinstance(schema, Schema):
             schema.additional_properties = False
-    declared = _declared(app)
+    for schema in components.values():
+        _describe_defaults(schema)
     for path, item in (document.paths or {}).items():
         for method in ("get", "post", "patch", "delete", "put"):
             operation: Operation | None = getattr(item, method)
@@ -143,6 +183,38 @@ def refine(app: Litestar) -> OpenAPI:
                 continue
             _refine_operation(path, method, operation, declared.get(operation.operation_id or ""))
     return document
+
+
+def _merge(document: OpenAPI, other: OpenAPI) -> None:
+    """Add `other`'s paths and the schemas they use to `document`."""
+    paths = document.paths if document.paths is not None else {}
+    for path, item in (other.paths or {}).items():
+        if path in paths:
+            raise ValueError(f"{path} is both mounted and documented as unmounted")
+        paths[path] = item
+    document.paths = paths
+    if document.components is None:
+        document.components = Components()
+    schemas = document.components.schemas if document.components.schemas is not None else {}
+    for name, schema in ((other.components and other.components.schemas) or {}).items():
+        schemas.setdefault(name, schema)
+    document.components.schemas = schemas
+
+
+def _describe_defaults(schema: Schema | Reference) -> None:
+    """Move each property's `default` into its description (see the module's docstring)."""
+    if not isinstance(schema, Schema):
+        return
+    for child in (schema.properties or {}).values():
+        if isinstance(child, Schema) and child.default is not None:
+            omitted = f"When omitted: `{json.dumps(child.default, ensure_ascii=False)}`."
+            child.description = f"{child.description} {omitted}" if child.description else omitted
+            child.default = None
+        _describe_defaults(child)
+    for nested in [*(schema.one_of or []), *(schema.any_of or []), *(schema.all_of or [])]:
+        _describe_defaults(nested)
+    if isinstance(schema.items, Schema):
+        _describe_defaults(schema.items)
 
 
 def _refine_operation(
@@ -153,6 +225,10 @@ def _refine_operation(
         for status in list(responses):
             if status not in declared:
                 del responses[status]
+    for prefix, why in UNCONFIGURED.items():
+        if path.startswith(prefix):
+            responses["404"] = _unconfigured(responses.get("404"), why)
+            operation.responses = responses
     v1 = path.startswith("/v1/")
     for status, response in responses.items():
         if not isinstance(response, OpenAPIResponse):
@@ -180,6 +256,15 @@ def _refine_operation(
         operation.request_body = RequestBody(
             content={"application/json": OpenAPIMediaType(schema=EVENT_SCHEMA)},
             required=True,
-            description="The event, exactly as signed: the signature covers these bytes.",
+            description="The event, exactly as signed: the signature covers these bytes. "
+            "See `docs/payment-webhooks.md`.",
         )
     operation.parameters = parameters or None
+
+
+def _unconfigured(response: Any, why: str) -> OpenAPIResponse:
+    """A 404 response that also says when the route is not there at all."""
+    if isinstance(response, OpenAPIResponse):
+        response.description = f"{response.description}; or {why}"
+        return response
+    return OpenAPIResponse(description=f"Not found: {why}")

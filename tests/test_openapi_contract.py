@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,9 @@ import httpx
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from tests.conftest import ADMIN_TOKEN, SECRET_KEY
+from crm.settings import Settings
+from gateway.app import create_app
+from tests.conftest import ADMIN_TOKEN, SECRET_KEY, serve
 from tests.factories import make_company
 from tests.servers import Server, clean_env, running_server
 
@@ -61,6 +64,96 @@ async def test_the_committed_document_is_what_the_app_serves(client: httpx.Async
     assert response.json() == _document(), (
         "openapi/openapi.json differs from GET /openapi.json; run `crm openapi` and commit it"
     )
+
+
+async def test_the_operator_and_webhook_routes_are_documented_where_they_are_not_configured(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    configured = (await client.get("/openapi.json")).json()
+    bare = create_app(Settings(database_url=database_url, secret_key=SECRET_KEY))
+    async with serve(bare) as unconfigured:
+        served = await unconfigured.get("/openapi.json")
+        # Documented, and still not there: 404 as a problem.
+        admin = await unconfigured.post(
+            "/admin/v1/companies", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, json={}
+        )
+        webhook = await unconfigured.post("/webhooks/payments", content=b"{}")
+    assert served.status_code == 200
+    assert served.json() == configured
+    assert {"/admin/v1/companies", "/webhooks/payments"} <= set(served.json()["paths"])
+    for response in (admin, webhook):
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "not_found"
+
+
+async def test_configured_the_operator_and_webhook_routes_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    admin = await client.post("/admin/v1/companies", json={})
+    webhook = await client.post("/webhooks/payments", content=b"{}")
+    assert (admin.status_code, admin.json()["code"]) == (401, "unauthenticated")
+    assert (webhook.status_code, webhook.json()["code"]) == (400, "invalid_signature")
+
+
+def test_unmounted_routes_document_the_404_they_answer() -> None:
+    paths = _document()["paths"]
+    assert (
+        "CRM_ADMIN_TOKEN" in paths["/admin/v1/companies"]["post"]["responses"]["404"]["description"]
+    )
+    assert (
+        "CRM_PAYMENT_WEBHOOK_SECRETS"
+        in paths["/webhooks/payments"]["post"]["responses"]["404"]["description"]
+    )
+
+
+def _schemas(node: Any) -> Iterator[dict[str, Any]]:
+    """Every schema object in the document, wherever it sits."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield node
+        for value in node.values():
+            yield from _schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas(value)
+
+
+def test_no_property_with_a_default_is_required_or_made_required_by_generators() -> None:
+    # openapi-typescript (and others) make a property with a `default` required in
+    # the generated type, though a body may omit it; the default is described instead.
+    schemas = list(_schemas(_document()))
+    assert len(schemas) > 20
+    for schema in schemas:
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            assert not ("default" in prop and name in required), (schema.get("title"), name)
+            assert "default" not in prop, (schema.get("title"), name)
+
+
+def test_what_an_omitted_property_becomes_is_described() -> None:
+    schemas = _document()["components"]["schemas"]
+    contact = schemas["ContactCreate"]
+    assert {"first_name", "last_name"}.isdisjoint(contact["required"])
+    assert contact["properties"]["first_name"]["description"] == 'When omitted: `""`.'
+    deal = schemas["DealCreate"]
+    assert "stage" not in deal["required"]
+    assert deal["properties"]["stage"]["description"] == 'When omitted: `"lead"`.'
+
+
+def test_the_document_points_to_guides_the_repository_holds() -> None:
+    document = _document()
+    root = DOCUMENT.parent.parent
+    text = json.dumps(document)
+    named = set(re.findall(r"docs/[a-z-]+\.md", text))
+    assert (
+        "docs/authentication.md"
+        in document["components"]["securitySchemes"]["apiKey"]["description"]
+    )
+    assert "docs/README.md" in document["info"]["description"]
+    assert len(named) >= 8
+    for guide in named:
+        assert (root / guide).is_file(), guide
 
 
 # A real server, shared by the tests below
