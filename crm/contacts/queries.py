@@ -262,17 +262,41 @@ async def update(
 
 
 async def delete(company_id: str, contact_id: str) -> None:
-    """Delete a contact with its tasks; its deals stay, without a contact."""
-    conn = db.connection()
-    await conn.execute(
-        """UPDATE deals SET contact_id = NULL, version = version + 1, updated_at = now()
-           WHERE company_id = $1 AND contact_id = $2""",
-        company_id,
-        contact_id,
-    )
-    await conn.execute(
-        "DELETE FROM tasks WHERE company_id = $1 AND contact_id = $2", company_id, contact_id
-    )
-    await conn.execute(
+    await db.connection().execute(
         "DELETE FROM contacts WHERE company_id = $1 AND id = $2", company_id, contact_id
+    )
+
+
+async def lock_in_id_order(company_id: str, contact_ids: set[str | None]) -> list[str]:
+    """Lock the contacts of `contact_ids`, in id order (no deadlocks between two lockers)."""
+    ids = sorted(i for i in contact_ids if i is not None)
+    if ids:
+        await db.connection().execute(
+            "SELECT id FROM contacts WHERE company_id = $1 AND id = ANY($2::uuid[]) "
+            "ORDER BY id FOR UPDATE",
+            company_id,
+            ids,
+        )
+    return ids
+
+
+async def refresh_next_task_due(company_id: str, contact_ids: list[str]) -> None:
+    """Set each contact's `next_task_due_at` to the earliest due date of its open tasks.
+
+    One statement for any number of contacts; only contacts whose value changes
+    are written (and get a new version).
+    """
+    if not contact_ids:
+        return
+    await db.connection().execute(
+        """UPDATE contacts c
+           SET next_task_due_at = s.due, version = c.version + 1, updated_at = now()
+           FROM (SELECT ids.id,
+                        (SELECT min(t.due_at) FROM tasks t
+                         WHERE t.company_id = $1 AND t.contact_id = ids.id AND NOT t.done) AS due
+                 FROM unnest($2::uuid[]) AS ids(id)) s
+           WHERE c.company_id = $1 AND c.id = s.id
+             AND c.next_task_due_at IS DISTINCT FROM s.due""",
+        company_id,
+        contact_ids,
     )

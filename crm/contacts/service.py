@@ -198,8 +198,15 @@ async def update_contact(
 
 async def delete_contact(actor: Actor, contact_id: str) -> None:
     """Delete a contact with its tasks; its deals stay, without a contact."""
+    # Imported here: deals and tasks name contacts, so they import this module.
+    from crm.deals import service as deals
+    from crm.tasks import service as tasks
+
     locked = await queries.lock_for_change(actor, contact_id, CONTACTS.delete)
-    await queries.delete(actor.company_id, locked.record.id)
+    canonical = locked.record.id
+    await deals.unlink_contact(actor, canonical)
+    await tasks.delete_for_contact(actor, canonical)
+    await queries.delete(actor.company_id, canonical)
 
 
 async def visible_contact_ids(actor: Actor, ids: set[str]) -> set[str]:
@@ -210,3 +217,17 @@ async def visible_contact_ids(actor: Actor, ids: set[str]) -> set[str]:
 async def require_visible_contact(actor: Actor, contact_id: str, field: str) -> str:
     """A contact named in a body: its canonical id if visible, else 422 naming `field`."""
     return await require_visible(actor, CONTACTS, contact_id, field)
+
+
+async def lock_for_next_task_due(actor: Actor, contact_ids: set[str | None]) -> list[str]:
+    """Lock the contacts whose next task may change, in id order; returns their ids.
+
+    Called by a task change before it writes, so two concurrent changes on one
+    contact apply one after the other (see `refresh_next_task_due`).
+    """
+    return await queries.lock_in_id_order(actor.company_id, contact_ids)
+
+
+async def refresh_next_task_due(actor: Actor, contact_ids: list[str]) -> None:
+    """Make the locked contacts' `next_task_due_at` exact after their tasks changed."""
+    await queries.refresh_next_task_due(actor.company_id, contact_ids)

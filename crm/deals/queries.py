@@ -133,12 +133,16 @@ async def update(company_id: str, deal_id: str, changes: dict[str, Any]) -> Deal
 
 
 async def delete(company_id: str, deal_id: str) -> None:
-    """Delete a deal; its tasks stay, without a deal."""
-    conn = db.connection()
-    await conn.execute(
-        """UPDATE tasks SET deal_id = NULL, version = version + 1, updated_at = now()
-           WHERE company_id = $1 AND deal_id = $2""",
-        company_id,
-        deal_id,
+    await db.connection().execute(
+        "DELETE FROM deals WHERE company_id = $1 AND id = $2", company_id, deal_id
     )
-    await conn.execute("DELETE FROM deals WHERE company_id = $1 AND id = $2", company_id, deal_id)
+
+
+async def unlink_contact(company_id: str, contact_id: str) -> None:
+    """The contact's deals stay, without a contact (and with a new version)."""
+    await db.connection().execute(
+        """UPDATE deals SET contact_id = NULL, version = version + 1, updated_at = now()
+           WHERE company_id = $1 AND contact_id = $2""",
+        company_id,
+        contact_id,
+    )

@@ -147,8 +147,17 @@ async def update_deal(
 
 async def delete_deal(actor: Actor, deal_id: str) -> None:
     """Delete a deal; its tasks stay, without a deal."""
+    # Imported here: tasks name deals, so they import this module.
+    from crm.tasks import service as tasks
+
     locked = await queries.lock_for_change(actor, deal_id, DEALS.delete)
+    await tasks.unlink_deal(actor, locked.record.id)
     await queries.delete(actor.company_id, locked.record.id)
+
+
+async def unlink_contact(actor: Actor, contact_id: str) -> None:
+    """A contact is being deleted: its deals stay, without a contact."""
+    await queries.unlink_contact(actor.company_id, contact_id)
 
 
 async def visible_deal_ids(actor: Actor, ids: set[str]) -> set[str]:

@@ -128,36 +128,17 @@ async def delete(company_id: str, task_id: str) -> None:
     )
 
 
-async def lock_contacts(company_id: str, contact_ids: set[str | None]) -> list[str]:
-    """Lock the contacts whose next task may change, in id order (no deadlocks between us)."""
-    ids = sorted(i for i in contact_ids if i is not None)
-    if ids:
-        await db.connection().execute(
-            "SELECT id FROM contacts WHERE company_id = $1 AND id = ANY($2::uuid[]) "
-            "ORDER BY id FOR UPDATE",
-            company_id,
-            ids,
-        )
-    return ids
-
-
-async def refresh_next_task_due(company_id: str, contact_ids: list[str]) -> None:
-    """Set each contact's `next_task_due_at` to the earliest due date of its open tasks.
-
-    One statement for any number of contacts; only contacts whose value changes
-    are written (and get a new version).
-    """
-    if not contact_ids:
-        return
+async def delete_for_contact(company_id: str, contact_id: str) -> None:
     await db.connection().execute(
-        """UPDATE contacts c
-           SET next_task_due_at = s.due, version = c.version + 1, updated_at = now()
-           FROM (SELECT ids.id,
-                        (SELECT min(t.due_at) FROM tasks t
-                         WHERE t.company_id = $1 AND t.contact_id = ids.id AND NOT t.done) AS due
-                 FROM unnest($2::uuid[]) AS ids(id)) s
-           WHERE c.company_id = $1 AND c.id = s.id
-             AND c.next_task_due_at IS DISTINCT FROM s.due""",
+        "DELETE FROM tasks WHERE company_id = $1 AND contact_id = $2", company_id, contact_id
+    )
+
+
+async def unlink_deal(company_id: str, deal_id: str) -> None:
+    """The deal's tasks stay, without a deal (and with a new version)."""
+    await db.connection().execute(
+        """UPDATE tasks SET deal_id = NULL, version = version + 1, updated_at = now()
+           WHERE company_id = $1 AND deal_id = $2""",
         company_id,
-        contact_ids,
+        deal_id,
     )

@@ -83,7 +83,7 @@ async def _create(actor: Actor, items: Sequence[TaskCreate], prefix: str) -> lis
     if errors:
         raise ValidationFailed(errors)
     contact_ids = [parse_id(i.contact_id) if i.contact_id else None for i in items]
-    locked = await queries.lock_contacts(actor.company_id, set(contact_ids))
+    locked = await contacts.lock_for_next_task_due(actor, set(contact_ids))
     created = await queries.insert_many(
         actor.company_id,
         [
@@ -99,7 +99,7 @@ async def _create(actor: Actor, items: Sequence[TaskCreate], prefix: str) -> lis
             for item, contact_id in zip(items, contact_ids, strict=True)
         ],
     )
-    await queries.refresh_next_task_due(actor.company_id, locked)
+    await contacts.refresh_next_task_due(actor, locked)
     return created
 
 
@@ -134,15 +134,25 @@ async def update_task(
         return current
     affects_contacts = {"contact_id", "due_at", "done"} & set(changed)
     contact_ids = {current.contact_id, changed.get("contact_id")} if affects_contacts else set()
-    locked_contacts = await queries.lock_contacts(actor.company_id, contact_ids)
+    locked_contacts = await contacts.lock_for_next_task_due(actor, contact_ids)
     updated = await queries.update(actor.company_id, current.id, changed)
-    await queries.refresh_next_task_due(actor.company_id, locked_contacts)
+    await contacts.refresh_next_task_due(actor, locked_contacts)
     return updated
 
 
 async def delete_task(actor: Actor, task_id: str) -> None:
     locked = await queries.lock_for_change(actor, task_id, TASKS.delete)
     task = locked.record
-    locked_contacts = await queries.lock_contacts(actor.company_id, {task.contact_id})
+    locked_contacts = await contacts.lock_for_next_task_due(actor, {task.contact_id})
     await queries.delete(actor.company_id, task.id)
-    await queries.refresh_next_task_due(actor.company_id, locked_contacts)
+    await contacts.refresh_next_task_due(actor, locked_contacts)
+
+
+async def delete_for_contact(actor: Actor, contact_id: str) -> None:
+    """A contact is being deleted: its tasks go with it."""
+    await queries.delete_for_contact(actor.company_id, contact_id)
+
+
+async def unlink_deal(actor: Actor, deal_id: str) -> None:
+    """A deal is being deleted: its tasks stay, without a deal."""
+    await queries.unlink_deal(actor.company_id, deal_id)
