@@ -15,11 +15,11 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Response, get
 
-from crm.contacts.service import COLUMNS
+from crm.contacts.queries import COLUMNS
 from crm.db import keep_session
 
 SQL = (
-    f"SELECT {COLUMNS} FROM contacts c WHERE c.company_id = $1 "
+    f"SELECT {COLUMNS.sql} FROM contacts c WHERE c.company_id = $1 "
     "ORDER BY c.created_at DESC, c.id DESC LIMIT 51"
 )
 _phones = msgspec.json.Decoder(list[dict[str, Any]])

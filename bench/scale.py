@@ -50,7 +50,7 @@ from bench.dataset import LoadedCompany, load_company, zipf_sizes
 from crm import db
 from crm.api_keys import service as api_keys
 from crm.contacts.phones import to_e164
-from crm.contacts.service import COLUMNS, CONTACTS, SORTS
+from crm.contacts.queries import COLUMNS, CONTACTS, SORTS
 from crm.policy import Actor, Role
 
 TARGET_MEDIAN_MS = 15.0
@@ -172,7 +172,7 @@ async def keys_for(url: str, company: LoadedCompany) -> dict[str, tuple[Actor, s
 
 def owner_list_sql(company: LoadedCompany) -> str:
     """The SQL the service runs for the owner's `GET /v1/contacts?limit=50`."""
-    query = CONTACTS.select(company.owner, COLUMNS)
+    query = CONTACTS.select(company.owner, COLUMNS.sql)
     sort = SORTS["-created_at"]
     return query.sql(order_by=sort.order_by("c.id"), limit=51)
 

@@ -8,10 +8,10 @@ from crm.agents.tables import Agent
 from crm.api_keys.tables import ApiKey
 from crm.billing.tables import BillingEvent
 from crm.companies.tables import Company
-from crm.contacts.tables import Contact, ContactPhone
-from crm.deals.tables import Deal
+from crm.contacts.tables import ContactPhoneTable, ContactTable
+from crm.deals.tables import DealTable
 from crm.idempotency.tables import IdempotencyKey
-from crm.tasks.tables import Task
+from crm.tasks.tables import TaskTable
 from crm.teams.tables import Team
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -21,10 +21,10 @@ TABLES = [
     Team,
     Agent,
     ApiKey,
-    Contact,
-    ContactPhone,
-    Deal,
-    Task,
+    ContactTable,
+    ContactPhoneTable,
+    DealTable,
+    TaskTable,
     IdempotencyKey,
     BillingEvent,
 ]

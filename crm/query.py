@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from crm import db
@@ -42,8 +43,10 @@ class TenantSelect:
         """
         self.alias = alias
         self.columns = columns
-        self.args = Params(actor.company_id)
-        self.where: list[str] = [f"{alias}.company_id = $1"]
+        self.params = Params()
+        # The company's placeholder, for subqueries that need the tenant filter too.
+        self.company = self.params.placeholder(actor.company_id)
+        self.where: list[str] = [f"{alias}.company_id = {self.company}"]
         self.owner_column = owner_column
         # Where the rows come from: the table, or a narrower source (see `from_source`).
         self.source = table
@@ -59,7 +62,7 @@ class TenantSelect:
         elif scope is Scope.TEAM and actor.team_id is not None:
             self.team = actor.team_id
         else:
-            predicate = scope_predicate(actor, scope, f"{alias}.{owner_column}", self.args)
+            predicate = scope_predicate(actor, scope, f"{alias}.{owner_column}", self.params)
             if predicate != "TRUE":
                 self.where.append(predicate)
         self.scope = scope
@@ -71,13 +74,13 @@ class TenantSelect:
         answered by the same query, through the same predicate.
         """
         assert self.owner_column is not None
-        predicate = scope_predicate(actor, scope, f"{self.alias}.{self.owner_column}", self.args)
+        predicate = scope_predicate(actor, scope, f"{self.alias}.{self.owner_column}", self.params)
         self.columns += f", ({predicate}) AS {name}"
         return self
 
     def placeholder(self, value: object) -> str:
         """Add a parameter; returns its placeholder (`$4`) for the SQL being composed."""
-        return self.args.placeholder(value)
+        return self.params.placeholder(value)
 
     def filter(self, condition: str) -> TenantSelect:
         self.where.append(condition)
@@ -98,7 +101,7 @@ class TenantSelect:
             return []
         assert self.owner_column is not None
         owner = f"{self.alias}.{self.owner_column}"
-        return [scope_predicate(self.actor, Scope.TEAM, owner, self.args)]
+        return [scope_predicate(self.actor, Scope.TEAM, owner, self.params)]
 
     def sql(self, *, order_by: str | None = None, limit: int | None = None) -> str:
         where = [*self.where, *self._team_predicate()]
@@ -112,11 +115,11 @@ class TenantSelect:
 
     async def fetch(self, *, order_by: str | None = None, limit: int | None = None) -> list[Any]:
         return await db.connection().fetch(
-            self.sql(order_by=order_by, limit=limit), *self.args.values
+            self.sql(order_by=order_by, limit=limit), *self.params.values
         )
 
     async def fetchrow(self) -> Any:
-        return await db.connection().fetchrow(self.sql(limit=1), *self.args.values)
+        return await db.connection().fetchrow(self.sql(limit=1), *self.params.values)
 
     async def find(self, record_id: str, *, lock: bool = False) -> Any:
         """The row with id `record_id` inside this query's scope, or None.
@@ -129,7 +132,7 @@ class TenantSelect:
             return None
         self.filter(f"{self.alias}.id = {self.placeholder(canonical)}")
         sql = self.sql() + (f" FOR UPDATE OF {self.alias}" if lock else "")
-        return await db.connection().fetchrow(sql, *self.args.values)
+        return await db.connection().fetchrow(sql, *self.params.values)
 
     async def get(self, record_id: str, *, noun: str, lock: bool = False) -> Any:
         """The row with id `record_id` if the actor may see it: 404 when missing or hidden alike."""
@@ -155,10 +158,10 @@ class TenantSelect:
         id_column = f"{self.alias}.id"
         merge_team = self.team is not None and sort_key is None and not self.narrowed
         if cursor:
-            self.where.append(sort.after(decode_cursor(cursor, sort), id_column, self.args))
+            self.where.append(sort.after(decode_cursor(cursor, sort), id_column, self.params))
         if merge_team:
             sql = self._team_page_sql(sort, limit + 1)
-            rows: Sequence[Any] = await db.connection().fetch(sql, *self.args.values)
+            rows: Sequence[Any] = await db.connection().fetch(sql, *self.params.values)
         else:
             rows = await self.fetch(order_by=sort.order_by(id_column), limit=limit + 1)
         more = len(rows) > limit
@@ -181,7 +184,10 @@ class TenantSelect:
         tag, ...) the single query is better: the filter's own index comes first.
         """
         assert self.owner_column is not None
-        members = f"SELECT id FROM agents WHERE company_id = $1 AND team_id = {self.placeholder(self.team)}"
+        members = (
+            f"SELECT id FROM agents WHERE company_id = {self.company} "
+            f"AND team_id = {self.placeholder(self.team)}"
+        )
         own = f"{self.alias}.{self.owner_column} = member.id"
         inner = (
             f"SELECT {self.columns} FROM {self.source} {self.alias} "
@@ -207,11 +213,17 @@ async def update_row(
     table: str, company_id: str, record_id: str, changes: dict[str, object], *, returning: str
 ) -> Any:
     """UPDATE one tenant row with `changes`, bumping `version` and `updated_at`."""
-    args = Params(company_id, record_id)
-    sets = [f"{column} = {args.placeholder(value)}" for column, value in changes.items()]
-    sets += ["version = version + 1", "updated_at = now()"]
-    sql = (
-        f"UPDATE {table} SET {', '.join(sets)} WHERE company_id = $1 AND id = $2 "
-        f"RETURNING {returning}"
+    params = Params()
+    where = (
+        f"company_id = {params.placeholder(company_id)} AND id = {params.placeholder(record_id)}"
     )
-    return await db.connection().fetchrow(sql, *args.values)
+    sets = [f"{column} = {params.placeholder(value)}" for column, value in changes.items()]
+    sets += ["version = version + 1", "updated_at = now()"]
+    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {where} RETURNING {returning}"
+    return await db.connection().fetchrow(sql, *params.values)
+
+
+async def transaction_time() -> datetime:
+    """The current transaction's `now()`: the time its rows are stamped with."""
+    now: datetime = await db.connection().fetchval("SELECT now()")
+    return now

@@ -16,14 +16,26 @@ way:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+import msgspec
 
 from crm import db
 from crm.errors import Forbidden, ValidationFailed
 from crm.ids import parse_id
 from crm.policy import Actor, Permission, Scope
 from crm.query import TenantSelect
-from crm.sql import Params, scope_predicate
+from crm.sql import Columns, Params, scope_predicate
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True, slots=True)
+class Locked(Generic[R]):
+    """A record locked for a change the actor may make; `may_reassign`: also its owner."""
+
+    record: R
+    may_reassign: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +65,22 @@ class Owned:
             owner_column=self.owner_column,
         )
 
-    async def fetch_visible(self, actor: Actor, record_id: str, columns: str) -> Any:
+    async def fetch_visible(self, actor: Actor, record_id: str, columns: Columns[R]) -> R:
         """The record if the actor may view it; 404 when it is missing or hidden alike."""
-        return await self.select(actor, columns).get(record_id, noun=self.noun)
+        row = await self.select(actor, columns.sql).get(record_id, noun=self.noun)
+        return columns.build(row)
 
     async def fetch_for_change(
-        self, actor: Actor, record_id: str, columns: str, action: Permission
-    ) -> Any:
-        """The visible record, locked, if `action` is allowed on it: else 404 or 403.
-
-        An update's row also carries `can_reassign`, for changes of owner.
-        """
-        action_scope = actor.scope_for(action)
-        query = self.select(actor, columns).can("can_act", actor, action_scope)
-        if action is self.update:
-            query.can("can_reassign", actor, actor.scope_for(self.reassign))
+        self, actor: Actor, record_id: str, columns: Columns[R], action: Permission
+    ) -> Locked[R]:
+        """The visible record, locked, if `action` is allowed on it: else 404 or 403."""
+        query = self.select(actor, columns.sql).can("can_act", actor, actor.scope_for(action))
+        query.can("can_reassign", actor, actor.scope_for(self.reassign))
         row = await query.get(record_id, noun=self.noun, lock=True)
         if not row["can_act"]:
             verb = "delete" if action is self.delete else "change"
             raise Forbidden(f"You may view this {self.noun} but not {verb} it.")
-        return row
+        return Locked(columns.build(row), may_reassign=row["can_reassign"])
 
     async def visible_ids(self, actor: Actor, ids: set[str]) -> set[str]:
         """Which of `ids` the actor may view: one query, however many ids."""
@@ -83,17 +91,19 @@ class Owned:
         query.filter(f"{self.alias}.id = ANY({query.placeholder(canonical)}::uuid[])")
         return {row["id"] for row in await query.fetch()}
 
-    async def check_reassignment(self, actor: Actor, row: Any, values: dict[str, Any]) -> None:
-        """Check a change of owner in `values` against `row` (from `fetch_for_change`).
+    async def check_reassignment(
+        self, actor: Actor, locked: Locked[Any], values: dict[str, Any]
+    ) -> None:
+        """Check a change of owner in `values` against a record from `fetch_for_change`.
 
         Needs the old owner in the actor's reassign scope (else 403) and the new
         one an active agent in it (else 422 or 403); on success `values` holds the
         new owner's canonical id.
         """
         column = self.owner_column
-        if column not in values or values[column] == row[column]:
+        if column not in values or values[column] == getattr(locked.record, column):
             return
-        if not row["can_reassign"]:
+        if not locked.may_reassign:
             raise Forbidden(f"You may not reassign this {self.noun}.")
         values[column] = await self.require_owner(actor, values[column], column, self.reassign)
 

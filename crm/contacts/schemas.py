@@ -35,7 +35,8 @@ Phones = Annotated[list[PhoneInput], msgspec.Meta(max_length=20)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=50)]
 
 
-class Contact(msgspec.Struct, kw_only=True):
+# Not keyword-only: `crm.sql.Columns` builds it from a row by position.
+class Contact(msgspec.Struct):
     id: str
     first_name: str
     last_name: str

@@ -19,7 +19,7 @@ class TSVector(Column):
         return "TSVECTOR"
 
 
-class Contact(Table, tablename="contacts"):
+class ContactTable(Table, tablename="contacts"):
     id = UUID(primary_key=True)
     company_id = UUID(default=None)
     owner_id = UUID(default=None)
@@ -40,7 +40,7 @@ class Contact(Table, tablename="contacts"):
     version = Integer(default=1)
 
 
-class ContactPhone(Table, tablename="contact_phones"):
+class ContactPhoneTable(Table, tablename="contact_phones"):
     """A contact's phone number in E.164, indexed by `(company_id, number)`."""
 
     id = UUID(primary_key=True)

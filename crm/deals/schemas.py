@@ -20,7 +20,8 @@ Currency = Annotated[
 ]
 
 
-class Deal(msgspec.Struct, kw_only=True):
+# Not keyword-only: `crm.sql.Columns` builds it from a row by position.
+class Deal(msgspec.Struct):
     id: str
     title: str
     contact_id: str | None

@@ -3,79 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from crm import db
-from crm.contacts.service import CONTACTS
+from crm.contacts import service as contacts
+from crm.deals import queries
+from crm.deals.queries import DEALS, SORTS, NewDeal
 from crm.deals.schemas import Deal, DealCreate, DealPage, DealUpdate
 from crm.errors import FieldError, ValidationFailed
 from crm.ids import new_id, parse_id
-from crm.money import InvalidMoney, check_currency, format_amount, parse_amount
-from crm.pagination import Sort, check_limit, pick_sort
-from crm.policy import Actor, Permission
-from crm.query import check_version, update_row
-from crm.records import Owned, filter_id, require_visible
+from crm.money import InvalidMoney, check_currency, parse_amount
+from crm.pagination import check_limit, pick_sort
+from crm.policy import Actor
+from crm.query import check_version, transaction_time
+from crm.records import require_visible
 
-DEALS = Owned(
-    table="deals",
-    alias="d",
-    owner_column="owner_id",
-    noun="deal",
-    view=Permission.DEALS_VIEW,
-    create=Permission.DEALS_CREATE,
-    update=Permission.DEALS_UPDATE,
-    delete=Permission.DEALS_DELETE,
-    reassign=Permission.DEALS_REASSIGN,
-)
-FIELDS = (
-    "id, title, contact_id, owner_id, stage, amount, currency, expected_close_date, "
-    "closed_at, created_at, updated_at, version"
-)
-COLUMNS = ", ".join(f"d.{name.strip()}" for name in FIELDS.split(","))
-SORTS = {
-    "-created_at": Sort("-created_at", "d.created_at", datetime),
-    "created_at": Sort("created_at", "d.created_at", datetime),
-    "amount": Sort("amount", "d.amount", Decimal, nullable=True),
-    "-amount": Sort("-amount", "d.amount", Decimal, nullable=True),
-    "expected_close_date": Sort(
-        "expected_close_date", "d.expected_close_date", date, nullable=True
-    ),
-}
 CLOSED_STAGES = frozenset({"won", "lost"})
-
-
-def _deal(row: Any) -> Deal:
-    # By position (the order of FIELDS): cheaper than lookups by name, per row.
-    (
-        deal_id,
-        title,
-        contact_id,
-        owner_id,
-        stage,
-        amount,
-        currency,
-        expected_close_date,
-        closed_at,
-        created_at,
-        updated_at,
-        version,
-    ) = row[:12]
-    return Deal(
-        id=deal_id,
-        title=title,
-        contact_id=contact_id,
-        owner_id=owner_id,
-        stage=stage,
-        amount=None if amount is None else format_amount(amount, currency),
-        currency=currency,
-        expected_close_date=expected_close_date,
-        closed_at=closed_at,
-        created_at=created_at,
-        updated_at=updated_at,
-        version=version,
-    )
 
 
 def _money(amount: str | Decimal | None, currency: str | None, at: str = "") -> Decimal | None:
@@ -105,35 +47,22 @@ async def list_deals(
     limit: int = 50,
     cursor: str | None = None,
 ) -> DealPage:
-    order = pick_sort(SORTS, sort, "-created_at")
-    query = DEALS.select(actor, COLUMNS)
-    if stage is not None:
-        query.filter(f"d.stage = {query.placeholder(stage)}")
-    filter_id(query, "d.owner_id", owner_id)
-    filter_id(query, "d.contact_id", contact_id)
-    return await query.page(
-        sort=order, limit=check_limit(limit), cursor=cursor, build=_deal, page=DealPage
+    return await queries.list_page(
+        actor,
+        stage=stage,
+        owner_id=owner_id,
+        contact_id=contact_id,
+        sort=pick_sort(SORTS, sort, "-created_at"),
+        limit=check_limit(limit),
+        cursor=cursor,
     )
 
 
 async def get_deal(actor: Actor, deal_id: str) -> Deal:
-    return _deal(await DEALS.fetch_visible(actor, deal_id, COLUMNS))
+    return await queries.get_visible(actor, deal_id)
 
 
-_INSERT_DEALS = f"""
-    INSERT INTO deals (id, company_id, owner_id, contact_id, title, stage, amount, currency,
-        expected_close_date, closed_at, created_at, updated_at, version)
-    SELECT t.id, $1, t.owner_id, t.contact_id, t.title, t.stage, t.amount, t.currency,
-        t.expected_close_date, CASE WHEN t.stage IN ('won', 'lost') THEN now() END,
-        now(), now(), 1
-    FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::numeric[],
-                $8::text[], $9::date[])
-        AS t(id, owner_id, contact_id, title, stage, amount, currency, expected_close_date)
-    RETURNING {FIELDS}
-"""
-
-
-async def _create(actor: Actor, items: Sequence[DealCreate], prefix: str) -> list[Any]:
+async def _create(actor: Actor, items: Sequence[DealCreate], prefix: str) -> list[Deal]:
     """Check and insert deals: a fixed number of queries per distinct owner."""
     actor.require_key_scope(DEALS.create)
     owners: dict[str, str] = {}
@@ -142,11 +71,13 @@ async def _create(actor: Actor, items: Sequence[DealCreate], prefix: str) -> lis
         if wanted not in owners:
             field = f"{prefix.format(index=index)}owner_id"
             owners[wanted] = await DEALS.require_owner(actor, wanted, field, DEALS.create)
-    contacts = await CONTACTS.visible_ids(actor, {i.contact_id for i in items if i.contact_id})
+    visible = await contacts.visible_contact_ids(
+        actor, {i.contact_id for i in items if i.contact_id}
+    )
     errors = [
         FieldError(f"{prefix.format(index=index)}contact_id", "No such contact.")
         for index, item in enumerate(items)
-        if item.contact_id is not None and parse_id(item.contact_id) not in contacts
+        if item.contact_id is not None and parse_id(item.contact_id) not in visible
     ]
     if errors:
         raise ValidationFailed(errors)
@@ -154,67 +85,86 @@ async def _create(actor: Actor, items: Sequence[DealCreate], prefix: str) -> lis
         _money(item.amount, item.currency, prefix.format(index=index))
         for index, item in enumerate(items)
     ]
-    rows = await db.connection().fetch(
-        _INSERT_DEALS,
+    return await queries.insert_many(
         actor.company_id,
-        [new_id() for _ in items],
-        [owners[i.owner_id or actor.agent_id] for i in items],
-        [parse_id(i.contact_id) if i.contact_id else None for i in items],
-        [i.title for i in items],
-        [i.stage for i in items],
-        amounts,
-        [i.currency for i in items],
-        [i.expected_close_date for i in items],
+        [
+            NewDeal(
+                id=new_id(),
+                owner_id=owners[item.owner_id or actor.agent_id],
+                contact_id=parse_id(item.contact_id) if item.contact_id else None,
+                title=item.title,
+                stage=item.stage,
+                amount=amount,
+                currency=item.currency,
+                expected_close_date=item.expected_close_date,
+            )
+            for item, amount in zip(items, amounts, strict=True)
+        ],
     )
-    return list(rows)
 
 
 async def create_deal(actor: Actor, data: DealCreate) -> Deal:
-    [row] = await _create(actor, [data], prefix="")
-    return _deal(row)
+    [deal] = await _create(actor, [data], prefix="")
+    return deal
 
 
 async def import_deals(actor: Actor, items: Sequence[DealCreate]) -> list[str]:
     """Create many deals at once, with the checks of `create_deal`; all or nothing."""
-    return [row["id"] for row in await _create(actor, items, prefix="items[{index}].")]
+    return [deal.id for deal in await _create(actor, items, prefix="items[{index}].")]
+
+
+def _stored(deal: Deal, field: str) -> object:
+    """A field of `deal` as the table holds it: the amount is a number there."""
+    value = getattr(deal, field)
+    return Decimal(value) if field == "amount" and value is not None else value
 
 
 async def update_deal(
     actor: Actor, deal_id: str, changes: DealUpdate, *, expected_version: int | None = None
 ) -> Deal:
-    row = await DEALS.fetch_for_change(actor, deal_id, COLUMNS, DEALS.update)
-    check_version(row["version"], expected_version)
+    locked = await queries.lock_for_change(actor, deal_id, DEALS.update)
+    current = locked.record
+    check_version(current.version, expected_version)
     values = changes.given()
-    await DEALS.check_reassignment(actor, row, values)
-    if values.get("contact_id") is not None and values["contact_id"] != row["contact_id"]:
-        values["contact_id"] = await require_visible(
-            actor, CONTACTS, values["contact_id"], "contact_id"
+    await DEALS.check_reassignment(actor, locked, values)
+    if values.get("contact_id") is not None and values["contact_id"] != current.contact_id:
+        values["contact_id"] = await contacts.require_visible_contact(
+            actor, values["contact_id"], "contact_id"
         )
     if "amount" in values or "currency" in values:
-        currency = values.get("currency", row["currency"])
-        amount = values.get("amount", row["amount"])
+        currency = values.get("currency", current.currency)
+        amount = values.get("amount", current.amount)
         values["amount"] = _money(amount, currency)
-    changed = {k: v for k, v in values.items() if row[k] != v}
+    changed = {k: v for k, v in values.items() if _stored(current, k) != v}
     if "stage" in changed:
         # Moving into won or lost closes the deal now; moving anywhere else reopens it.
         closing = changed["stage"] in CLOSED_STAGES
-        changed["closed_at"] = await db.connection().fetchval("SELECT now()") if closing else None
+        changed["closed_at"] = await transaction_time() if closing else None
     if not changed:
-        return _deal(row)
-    updated = await update_row("deals", actor.company_id, row["id"], changed, returning=FIELDS)
-    return _deal(updated)
+        return current
+    return await queries.update(actor.company_id, current.id, changed)
 
 
 async def delete_deal(actor: Actor, deal_id: str) -> None:
     """Delete a deal; its tasks stay, without a deal."""
-    row = await DEALS.fetch_for_change(actor, deal_id, "d.id", DEALS.delete)
-    conn = db.connection()
-    await conn.execute(
-        """UPDATE tasks SET deal_id = NULL, version = version + 1, updated_at = now()
-           WHERE company_id = $1 AND deal_id = $2""",
-        actor.company_id,
-        row["id"],
-    )
-    await conn.execute(
-        "DELETE FROM deals WHERE company_id = $1 AND id = $2", actor.company_id, row["id"]
-    )
+    # Imported here: tasks name deals, so they import this module.
+    from crm.tasks import service as tasks
+
+    locked = await queries.lock_for_change(actor, deal_id, DEALS.delete)
+    await tasks.unlink_deal(actor, locked.record.id)
+    await queries.delete(actor.company_id, locked.record.id)
+
+
+async def unlink_contact(actor: Actor, contact_id: str) -> None:
+    """A contact is being deleted: its deals stay, without a contact."""
+    await queries.unlink_contact(actor.company_id, contact_id)
+
+
+async def visible_deal_ids(actor: Actor, ids: set[str]) -> set[str]:
+    """Which of `ids` name deals the actor may view (canonical ids); one query."""
+    return await DEALS.visible_ids(actor, ids)
+
+
+async def require_visible_deal(actor: Actor, deal_id: str, field: str) -> str:
+    """A deal named in a body: its canonical id if visible, else 422 naming `field`."""
+    return await require_visible(actor, DEALS, deal_id, field)

@@ -2,7 +2,7 @@ from piccolo.columns import UUID, Date, Integer, Numeric, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class Deal(Table, tablename="deals"):
+class DealTable(Table, tablename="deals"):
     id = UUID(primary_key=True)
     company_id = UUID(default=None)
     owner_id = UUID(default=None)

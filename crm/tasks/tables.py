@@ -2,7 +2,7 @@ from piccolo.columns import UUID, Boolean, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class Task(Table, tablename="tasks"):
+class TaskTable(Table, tablename="tasks"):
     id = UUID(primary_key=True)
     company_id = UUID(default=None)
     assignee_id = UUID(default=None)
