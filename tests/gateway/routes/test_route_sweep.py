@@ -5,7 +5,8 @@ Nothing here lists the routes or their scopes: a new route is swept as soon as t
 serves it. A route's scopes are found by asking it: the company's owner mints one key per
 scope, each holding every scope but that one, and the route must refuse at least one of
 those keys, naming the scope the key lacks. A route that checks no scope accepts them all
-and fails here.
+and fails here; one that checks another resource's scope shares no scope family (`deals`)
+with the other routes of its collection, and fails too.
 
 What a route is asked about exists, so that its answer comes from its scope check and not
 from a missing record or a body it cannot read: a path parameter is the id of a record
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -134,10 +135,11 @@ async def test_every_v1_route_answers_401_without_a_credential(
 # 403 ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Company:
     owner: Member
     keys: dict[str, str]  # scope -> a key of the owner with every scope but that one
+    refusals: dict[str, set[str]] = field(default_factory=dict)  # endpoint -> scopes
 
 
 @pytest.fixture(scope="module")
@@ -173,10 +175,10 @@ async def url_of_records(client: httpx.AsyncClient, company: Company, path: str)
     return url + path[done:]
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
-async def test_every_v1_route_answers_403_insufficient_scope_to_a_key_lacking_its_scope(
-    client: httpx.AsyncClient, company: Company, endpoint: Endpoint
-) -> None:
+async def refusals(client: httpx.AsyncClient, company: Company, endpoint: Endpoint) -> set[str]:
+    """The scopes whose absence makes `endpoint` answer 403 `insufficient_scope`."""
+    if str(endpoint) in company.refusals:
+        return company.refusals[str(endpoint)]
     refused_for: set[str] = set()
     for lacking, key in company.keys.items():
         # A record of its own for each key: a DELETE allowed to one key leaves the next one
@@ -191,7 +193,16 @@ async def test_every_v1_route_answers_403_insufficient_scope_to_a_key_lacking_it
             refused_for.add(lacking)
         else:
             # Any other refusal would hide a missing scope check behind it.
-            assert response.status_code < 400, f"lacking {lacking}: {response.text}"
+            assert response.status_code < 400, f"{endpoint} lacking {lacking}: {response.text}"
+    company.refusals[str(endpoint)] = refused_for
+    return refused_for
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+async def test_every_v1_route_answers_403_insufficient_scope_to_a_key_lacking_its_scope(
+    client: httpx.AsyncClient, company: Company, endpoint: Endpoint
+) -> None:
+    refused_for = await refusals(client, company, endpoint)
     if (endpoint.method, endpoint.path) in OPEN_TO_EVERY_KEY:
         assert refused_for == set()
         return
@@ -199,3 +210,26 @@ async def test_every_v1_route_answers_403_insufficient_scope_to_a_key_lacking_it
     assert any(scope.endswith(kind) for scope in refused_for), (
         f"{endpoint} refuses no key that lacks a '*{kind}' scope (refused: {sorted(refused_for)})"
     )
+
+
+def collection_of(endpoint: Endpoint) -> str:
+    return "/".join(endpoint.path.split("/")[:3])  # `/v1/contacts`
+
+
+COLLECTIONS = sorted(
+    {collection_of(e) for e in ENDPOINTS if (e.method, e.path) not in OPEN_TO_EVERY_KEY}
+)
+
+
+@pytest.mark.parametrize("collection", COLLECTIONS)
+async def test_the_routes_of_one_collection_need_scopes_of_one_family(
+    client: httpx.AsyncClient, company: Company, collection: str
+) -> None:
+    # `deals:read` and `deals:write` are one family: a route of `/v1/deals` that checked
+    # `contacts:read` instead would have a scope, but the wrong one.
+    families = [
+        {scope.partition(":")[0] for scope in await refusals(client, company, endpoint)}
+        for endpoint in ENDPOINTS
+        if collection_of(endpoint) == collection
+    ]
+    assert set.intersection(*families), f"{collection}: no scope family common to {families}"
