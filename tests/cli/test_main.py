@@ -20,7 +20,7 @@ def crm(
     *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "crm.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -31,7 +31,7 @@ def crm(
 
 @pytest.fixture
 async def empty_database(postgres_server: str):
-    name = new_database_name("crm_cli")
+    name = new_database_name("cli.main")
     url = await create_database(postgres_server, name)
     yield url
     await drop_database(postgres_server, name)
@@ -124,7 +124,7 @@ def test_openapi_check_matches_the_committed_document(repo_root: Path) -> None:
 def test_serve_starts_the_embedded_database_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "crm.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
         cwd=tmp_path,
         env=clean_env(),
         stdout=subprocess.PIPE,
