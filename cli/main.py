@@ -1,23 +1,24 @@
-"""The `crm` command: serve, migrate, check, bootstrap, openapi."""
+"""The `crm` command: serve, migrate, check, bootstrap, billing-events, openapi."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import os
+import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import msgspec
 
+from cli.common import database, fail, migrate, settings_from_env
+from cli.serve import add_arguments as add_serve_arguments
+from cli.serve import cmd_serve
 from crm.companies.schemas import CompanyBootstrap
-from crm.errors import ConfigError
+from crm.errors import ConfigError, CRMError, ValidationFailed
+from crm.pagination import MAX_LIMIT, check_limit
 from crm.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,99 +27,10 @@ if TYPE_CHECKING:
 OPENAPI_PATH = Path("openapi/openapi.json")
 
 
-def _fail(message: str, code: int = 1) -> None:
-    print(f"crm: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-        raise  # unreachable: _fail exits
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[Settings]:
-    """The settings with a database URL and secret key: starts the embedded server if needed."""
-    try:
-        settings = settings.with_secret_key()
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    if not settings.embedded:
-        yield settings
-        return
-    from crm.embedded import EmbeddedPostgres
-
-    server = EmbeddedPostgres(settings.data_dir)
-    url = server.start()
-    try:
-        yield replace(settings, database_url=url)
-    finally:
-        server.stop()
-
-
-def _migrate(url: str) -> list[str]:
-    from crm.migrations import migrate
-
-    try:
-        return asyncio.run(migrate(url))
-    except (OSError, asyncpg.PostgresError) as exc:
-        _fail(f"cannot reach the database to migrate it: {exc.__class__.__name__}: {exc}")
-        raise
-
-
-def cmd_serve(args: argparse.Namespace) -> None:
-    settings = _settings()
-    changes = {
-        k: v
-        for k, v in {"host": args.host, "port": args.port, "workers": args.workers}.items()
-        if v is not None
-    }
-    settings = replace(settings, **changes)
-    with _database(settings) as ready:
-        assert ready.database_url is not None
-        assert ready.secret_key is not None
-        applied = _migrate(ready.database_url)
-        if applied:
-            print(f"Applied {len(applied)} migration(s).")
-        # Worker processes read their settings from the environment.
-        os.environ["CRM_DATABASE_URL"] = ready.database_url
-        os.environ["CRM_SECRET_KEY"] = ready.secret_key
-        base = f"http://{ready.host}:{ready.port}"
-        where = (
-            "embedded PostgreSQL in " + str(ready.data_dir) if settings.embedded else "PostgreSQL"
-        )
-        print(
-            f"CRM API listening on {base} ({ready.workers} worker(s), {where})\n"
-            f"  API reference: {base}/docs\n"
-            f"  Ready check:   {base}/health/ready\n"
-            "  First API key: crm bootstrap --company 'Acme' --owner-email you@example.com\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
-        import uvicorn
-
-        uvicorn.run(
-            "gateway.app:app_from_env",
-            factory=True,
-            host=ready.host,
-            port=ready.port,
-            workers=ready.workers,
-            loop="uvloop",
-            http="httptools",
-            log_level="warning",
-            access_log=False,
-            server_header=False,
-        )
-    print("Stopped.")
-
-
 def cmd_migrate(args: argparse.Namespace) -> None:
-    with _database(_settings()) as ready:
+    with database(settings_from_env()) as ready:
         assert ready.database_url is not None
-        applied = _migrate(ready.database_url)
+        applied = migrate(ready.database_url)
         print(f"Applied {len(applied)} migration(s)." if applied else "No migrations pending.")
 
 
@@ -164,7 +76,7 @@ def cmd_check(args: argparse.Namespace) -> None:
         except ConfigError as exc:
             findings.append((False, f"CRM_SECRET_KEY: {exc}"))
         if settings.embedded:
-            with _database(settings) as ready:
+            with database(settings) as ready:
                 assert ready.database_url is not None
                 findings += asyncio.run(_check_database(ready.database_url))
         else:
@@ -180,32 +92,43 @@ def cmd_check(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+# What each bootstrap field must be, said as the option that sets it.
+BOOTSTRAP_FIELDS = {
+    "name": "--company must be a name of 1 to 200 characters, not only spaces",
+    "owner_email": "--owner-email must be an email address such as you@example.com",
+    "owner_name": "--owner-name must be a name of 1 to 200 characters, not only spaces",
+    "default_region": "--default-region must be a two-letter country code in capitals, such as US",
+}
+
+
 def cmd_bootstrap(args: argparse.Namespace) -> None:
     owner_name = args.owner_name or args.owner_email.split("@", 1)[0]
+    fields: dict[str, Any] = {
+        "name": args.company,
+        "owner_email": args.owner_email,
+        "owner_name": owner_name,
+        "plan": args.plan,
+        "default_region": args.default_region,
+    }
     try:
-        data = msgspec.convert(
-            {
-                "name": args.company,
-                "owner_email": args.owner_email,
-                "owner_name": owner_name,
-                "plan": args.plan,
-            },
-            CompanyBootstrap,
-        )
+        data = msgspec.convert(fields, CompanyBootstrap)
     except msgspec.ValidationError as exc:
-        _fail(f"invalid input: {exc}", 2)
-        raise
-    with _database(_settings()) as ready:
+        field = re.search(r"`\$\.(\w+)`", str(exc))
+        name = field.group(1) if field else ""
+        sentence = BOOTSTRAP_FIELDS.get(name, f"invalid {name or 'input'}: {exc}")
+        fail(f"{sentence}, got {fields.get(name)!r}" if name in fields else sentence, 2)
+    with database(settings_from_env()) as ready:
         assert ready.database_url is not None
         assert ready.secret_key is not None
-        _migrate(ready.database_url)
-        result = asyncio.run(_bootstrap(ready.database_url, ready.secret_key, data))
+        migrate(ready.database_url)
+        result = asyncio.run(_bootstrap(ready.database_url, ready.secret_key, data, args.force))
     if args.json:
         print(msgspec.json.encode(result).decode())
         return
     company, owner = result.company, result.owner
     print(
-        f"Company:  {company.name} (id {company.id}, plan {company.plan})\n"
+        f"Company:  {company.name} (id {company.id}, plan {company.plan}, "
+        f"default region {company.default_region or 'none'})\n"
         f"Owner:    {owner.name} <{owner.email}> (id {owner.id})\n"
         f"API key:  {result.api_key}\n"
         "Keep the key safe: it is shown this once and cannot be recovered.\n"
@@ -214,26 +137,49 @@ def cmd_bootstrap(args: argparse.Namespace) -> None:
     )
 
 
-async def _bootstrap(url: str, secret_key: str, data: CompanyBootstrap) -> Bootstrapped:
+async def _bootstrap(
+    url: str, secret_key: str, data: CompanyBootstrap, force: bool
+) -> Bootstrapped:
     from crm import db
     from crm.api_keys import service as api_keys
     from crm.companies.service import bootstrap_company
-    from crm.errors import CRMError
 
     api_keys.configure(secret_key)
     pool = await db.open_pool(url, size=1)
     try:
         async with db.transaction(pool):
+            if not force:
+                await _refuse_a_second_company(data.owner_email)
             return await bootstrap_company(data)
     except CRMError as exc:
-        _fail(exc.detail)
-        raise
+        fail(exc.detail)
     finally:
         await db.close_pool(pool)
 
 
+async def _refuse_a_second_company(email: str) -> None:
+    """Bootstrap run twice would make a second company: say what exists instead."""
+    from crm import db
+
+    rows = await db.connection().fetch(
+        """SELECT c.name, c.id, a.role FROM agents a JOIN companies c ON c.id = a.company_id
+           WHERE lower(a.email) = lower($1) ORDER BY c.created_at LIMIT 3""",
+        email,
+    )
+    if rows:
+        held = ", ".join(f"{r['role']} of {r['name']!r} (id {r['id']})" for r in rows)
+        fail(
+            f"{email} is already {held}; "
+            "run again with --force to create another company for the same email"
+        )
+
+
 def cmd_billing_events(args: argparse.Namespace) -> None:
-    with _database(_settings()) as ready:
+    try:
+        check_limit(args.limit)
+    except ValidationFailed as exc:
+        fail(f"--limit {exc.errors[0].message}, got {args.limit}", 2)
+    with database(settings_from_env()) as ready:
         assert ready.database_url is not None
         page = asyncio.run(_billing_events(ready.database_url, args.company, args.limit))
     if args.json:
@@ -257,6 +203,8 @@ async def _billing_events(url: str, company_id: str | None, limit: int) -> Any:
     try:
         async with db.transaction(pool):
             return await list_events(company_id=company_id, limit=limit)
+    except CRMError as exc:
+        fail(exc.detail)
     finally:
         await db.close_pool(pool)
 
@@ -282,7 +230,7 @@ def cmd_openapi(args: argparse.Namespace) -> None:
     path = Path(args.output)
     if args.check:
         if not path.exists() or path.read_bytes() != document:
-            _fail(f"{path} differs from what the app serves; run `crm openapi` and commit it")
+            fail(f"{path} differs from what the app serves; run `crm openapi` and commit it")
         print(f"{path} matches the app.")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -290,45 +238,95 @@ def cmd_openapi(args: argparse.Namespace) -> None:
     print(f"Wrote {path}.")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="crm", description="The CRM backend.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="crm",
+        description="The CRM backend. Settings come from CRM_* environment variables "
+        "(see the README); without CRM_DATABASE_URL an embedded PostgreSQL is kept in .crm/.",
+    )
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="apply migrations, then serve the API")
-    serve.add_argument("--host", help="address to listen on (CRM_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (CRM_PORT, default 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (CRM_WORKERS, default 1)")
+    serve = sub.add_parser(
+        "serve",
+        help="apply migrations, then serve the API",
+        description="Apply pending migrations, then serve the API until Ctrl-C or SIGTERM. "
+        "Each option overrides its CRM_* setting and is checked the same way.",
+    )
+    add_serve_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("migrate", help="apply pending migrations and exit").set_defaults(
-        func=cmd_migrate
-    )
-    sub.add_parser("check", help="verify settings, secrets, database and migrations").set_defaults(
-        func=cmd_check
-    )
+    sub.add_parser(
+        "migrate",
+        help="apply pending migrations and exit",
+        description="Apply pending migrations to the configured (or embedded) database.",
+    ).set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "check",
+        help="verify settings, secrets, database and migrations",
+        description="Check the settings, the secret key, the database and its migrations; "
+        "exit 1 if anything is wrong.",
+    ).set_defaults(func=cmd_check)
 
-    boot = sub.add_parser("bootstrap", help="create a company, its owner and the owner's API key")
-    boot.add_argument("--company", required=True, help="the company's name")
-    boot.add_argument("--owner-email", required=True)
-    boot.add_argument("--owner-name", help="defaults to the email's local part")
-    boot.add_argument("--plan", default="free", choices=["free", "pro", "enterprise"])
+    boot = sub.add_parser(
+        "bootstrap",
+        help="create a company, its owner and the owner's API key",
+        description="Create a company, its first owner and the owner's first API key "
+        "(shown once). Refuses an owner email that an agent already has, unless --force.",
+    )
+    boot.add_argument("--company", required=True, metavar="NAME", help="the company's name")
+    boot.add_argument(
+        "--owner-email", required=True, metavar="EMAIL", help="the owner's email address"
+    )
+    boot.add_argument(
+        "--owner-name", metavar="NAME", help="the owner's name (default: the email's local part)"
+    )
+    boot.add_argument(
+        "--plan", default="free", choices=["free", "pro", "enterprise"], help="default: free"
+    )
+    boot.add_argument(
+        "--default-region",
+        metavar="CC",
+        help="country of phone numbers written without +country code, e.g. US or GB "
+        "(default: none, so every number needs its +country code)",
+    )
+    boot.add_argument(
+        "--force",
+        action="store_true",
+        help="create the company even if an agent already has this email",
+    )
     boot.add_argument("--json", action="store_true", help="print JSON, for scripts")
     boot.set_defaults(func=cmd_bootstrap)
 
     events = sub.add_parser(
-        "billing-events", help="list received payment events and what was done about each"
+        "billing-events",
+        help="list received payment events and what was done about each",
+        description="List the payment provider's events as received, newest first, "
+        "with the outcome of each (applied, ignored and why).",
     )
-    events.add_argument("--company", help="only this company's events (its id)")
-    events.add_argument("--limit", type=int, default=50, help="how many, newest first (1-200)")
+    events.add_argument("--company", metavar="ID", help="only this company's events")
+    events.add_argument(
+        "--limit", type=int, default=50, help=f"how many, newest first (1-{MAX_LIMIT}, default 50)"
+    )
     events.add_argument("--json", action="store_true", help="print JSON, for scripts")
     events.set_defaults(func=cmd_billing_events)
 
-    openapi = sub.add_parser("openapi", help="write the OpenAPI document the app serves")
-    openapi.add_argument("--output", default=str(OPENAPI_PATH))
-    openapi.add_argument("--check", action="store_true", help="fail if the file differs")
+    openapi = sub.add_parser(
+        "openapi",
+        help="write the OpenAPI document the app serves",
+        description="Write the OpenAPI document the app serves, or check the committed one.",
+    )
+    openapi.add_argument(
+        "--output", default=str(OPENAPI_PATH), metavar="PATH", help=f"default: {OPENAPI_PATH}"
+    )
+    openapi.add_argument(
+        "--check", action="store_true", help="write nothing; fail if the file differs"
+    )
     openapi.set_defaults(func=cmd_openapi)
+    return root
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
     args.func(args)
 
 
