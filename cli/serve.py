@@ -58,7 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 print(f"Applied {len(applied)} migration(s).")
             os.environ["CRM_DATABASE_URL"] = ready.database_url
             os.environ["CRM_SECRET_KEY"] = ready.secret_key
-            print(banner(ready, listener.getsockname()[1]), flush=True)
+            print(banner(settings, listener.getsockname()[1]), flush=True)
             run(ready, listener)
     except KeyboardInterrupt:
         pass

@@ -5,7 +5,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -54,6 +56,18 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return [postmaster, *postmaster.children(recursive=True)]
 
 
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A folder to serve from, outside pytest's own temporary folder.
+
+    As root, pgserver runs PostgreSQL as its own user and opens the folders on
+    the way for it; any pytest starting meanwhile on this machine closes its
+    folder again (mode 0700), which would fail the embedded server's initdb.
+    """
+    with tempfile.TemporaryDirectory(prefix="crm-serve-") as folder:
+        yield Path(folder)
+
+
 def stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
     process.send_signal(sig)
     try:
@@ -65,23 +79,26 @@ def stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
     return output
 
 
-def test_sigterm_stops_the_embedded_database_as_ctrl_c_does(tmp_path: Path) -> None:
-    data_dir = tmp_path / ".crm"
+def test_sigterm_stops_the_embedded_database_as_ctrl_c_does(home: Path) -> None:
+    data_dir = home / ".crm"
     port = free_port()
-    process = serve("--port", str(port), cwd=tmp_path)
+    process = serve("--port", str(port), cwd=home)
     wait_ready(process, port)
     postgres = postgres_processes(data_dir)
     assert postgres, "the embedded PostgreSQL runs while the server does"
 
     output = stop(process, signal.SIGTERM)
-    assert f"CRM API listening on http://127.0.0.1:{port} (1 worker(s), " in output
+    assert (
+        f"listening on http://127.0.0.1:{port} (1 worker(s), embedded PostgreSQL in .crm/postgres)"
+        in output
+    )
     assert output.rstrip().endswith("Stopped.")
     psutil.wait_procs(postgres, timeout=10)
     assert [p.pid for p in postgres if p.is_running()] == []
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
     # Started again on the same folder, Ctrl-C stops it all as well.
-    process = serve("--port", str(port), cwd=tmp_path)
+    process = serve("--port", str(port), cwd=home)
     wait_ready(process, port)
     postgres = postgres_processes(data_dir)
     assert postgres
@@ -90,17 +107,17 @@ def test_sigterm_stops_the_embedded_database_as_ctrl_c_does(tmp_path: Path) -> N
     assert [p.pid for p in postgres if p.is_running()] == []
 
 
-def test_a_handle_left_by_a_killed_server_does_not_keep_postgres_running(tmp_path: Path) -> None:
-    data_dir = tmp_path / ".crm"
+def test_a_handle_left_by_a_killed_server_does_not_keep_postgres_running(home: Path) -> None:
+    data_dir = home / ".crm"
     port = free_port()
-    process = serve("--port", str(port), cwd=tmp_path)
+    process = serve("--port", str(port), cwd=home)
     wait_ready(process, port)
     process.kill()  # no cleanup at all: its handle stays listed
     process.communicate(timeout=10)
     postgres = postgres_processes(data_dir)
     assert postgres, "a killed server leaves its PostgreSQL running"
 
-    process = serve("--port", str(port), cwd=tmp_path)
+    process = serve("--port", str(port), cwd=home)
     wait_ready(process, port)
     assert postgres_processes(data_dir)[0].pid == postgres[0].pid  # joined, not restarted
     stop(process, signal.SIGINT)
