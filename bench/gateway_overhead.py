@@ -83,7 +83,7 @@ async def main(args: argparse.Namespace) -> None:
                 # the counter as small as a real enterprise tenant's.
                 "CRM_RATE_LIMIT_ENTERPRISE": "1000000/second",
             }
-            gateway_cmd = [sys.executable, "-m", "crm.cli", "serve", "--port", str(gw_port)]
+            gateway_cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(gw_port)]
             bare_cmd = uvicorn_command("bench.bare_app:app_from_env", bare_port)
             with server(gateway_cmd, env, gw_port) as gw, server(bare_cmd, env, bare_port):
                 gw_request = loadgen.request_bytes(

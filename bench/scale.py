@@ -332,7 +332,7 @@ async def main(args: argparse.Namespace) -> None:
                 "CRM_SECRET_KEY": SECRET_KEY,
                 "CRM_RATE_LIMIT_ENTERPRISE": "1000000/second",
             }
-            gateway_cmd = [sys.executable, "-m", "crm.cli", "serve", "--port", str(gw_port)]
+            gateway_cmd = [sys.executable, "-m", "cli.main", "serve", "--port", str(gw_port)]
             with (
                 server(gateway_cmd, env, gw_port) as gw,
                 server(uvicorn_command("bench.bare_app:app_from_env", bare_port), env, bare_port),

@@ -142,7 +142,7 @@ async def main(args: argparse.Namespace) -> None:
                 "CRM_SECRET_KEY": SECRET_KEY,
                 "CRM_PAYMENT_WEBHOOK_SECRETS": WEBHOOK_SECRET,
             }
-            command = [sys.executable, "-m", "crm.cli", "serve", "--port", str(port)]
+            command = [sys.executable, "-m", "cli.main", "serve", "--port", str(port)]
             # Companies are dealt to connections; each company's stream stays in order.
             lanes: list[list[bytes]] = [[] for _ in range(args.connections)]
             for index, stream in enumerate(streams):

@@ -2,12 +2,17 @@
 
 Used when `CRM_DATABASE_URL` is unset, so a new user needs nothing installed.
 The server is shared by every process that opens the same folder and stops when
-the last of them closes its handle (or exits).
+the last of them closes its handle (or exits). pgserver lists the processes
+holding a handle in the folder; one that died without closing its own (killed,
+or stopped by a signal it did not handle) would keep the server running for
+ever, so the dead are dropped from that list before a handle is taken or closed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ class EmbeddedPostgres:
         import pgserver  # imported here: only the embedded mode needs it
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._prune_dead_handles()
         log.info("starting the embedded PostgreSQL in %s", self.pgdata)
         self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         return str(self._server.get_uri())
@@ -36,4 +42,26 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
+            self._prune_dead_handles()
             server.cleanup()
+
+    def _prune_dead_handles(self) -> None:
+        import psutil  # a dependency of pgserver
+        from pgserver.postgres_server import PostgresServer
+
+        handles = self.pgdata / ".handle_pids.json"  # pgserver's list of handle holders
+        with PostgresServer._lock:  # the lock pgserver takes to change that list
+            if not handles.exists():
+                return
+            pids = json.loads(handles.read_text())
+            alive = [pid for pid in pids if pid == os.getpid() or _running(psutil, pid)]
+            if alive != pids:
+                log.info("dropping the handles of exited processes %s", set(pids) - set(alive))
+                handles.write_text(json.dumps(alive))
+
+
+def _running(psutil: Any, pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False

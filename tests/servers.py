@@ -62,7 +62,7 @@ def running_server(env: dict[str, str]) -> Iterator[Server]:
         log = Path(folder) / "server.log"
         with log.open("w", encoding="utf-8") as output:
             process = subprocess.Popen(
-                [sys.executable, "-m", "crm.cli", "serve", "--port", str(port)],
+                [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -1,7 +1,7 @@
 """The `crm` command, run as a user would run it."""
 
+import argparse
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -10,17 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.main import parser
 from crm.migrations import migration_ids
 from tests.conftest import SECRET_KEY
 from tests.database import create_database, drop_database, new_database_name
-from tests.servers import clean_env, free_port
+from tests.servers import clean_env
 
 
 def crm(
     *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "crm.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -31,7 +32,7 @@ def crm(
 
 @pytest.fixture
 async def empty_database(postgres_server: str):
-    name = new_database_name("crm_cli")
+    name = new_database_name("cli.main")
     url = await create_database(postgres_server, name)
     yield url
     await drop_database(postgres_server, name)
@@ -109,52 +110,112 @@ async def test_bootstrap_json_prints_a_key_that_works(
     assert me.json()["company"]["id"] == out["company"]["id"]
 
 
-async def test_bootstrap_refuses_an_invalid_email(database_url: str) -> None:
-    env = clean_env(CRM_DATABASE_URL=database_url, CRM_SECRET_KEY=SECRET_KEY)
-    result = crm("bootstrap", "--company", "X", "--owner-email", "not-an-email", env=env)
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        (
+            "--owner-email",
+            "not-an-email",
+            "crm: --owner-email must be an email address such as you@example.com, "
+            "got 'not-an-email'\n",
+        ),
+        (
+            "--company",
+            "   ",
+            "crm: --company must be a name of 1 to 200 characters, not only spaces, got '   '\n",
+        ),
+        (
+            "--default-region",
+            "united kingdom",
+            "crm: --default-region must be a two-letter country code in capitals, such as US, "
+            "got 'united kingdom'\n",
+        ),
+    ],
+)
+def test_bootstrap_refuses_invalid_input_in_a_sentence(
+    option: str, value: str, message: str
+) -> None:
+    args = {"--company": "X", "--owner-email": "x@x.example", option: value}
+    result = crm("bootstrap", *[part for pair in args.items() for part in pair], env=clean_env())
     assert result.returncode == 2
-    assert "owner_email" in result.stderr
+    assert result.stderr == message
+
+
+async def test_bootstrap_twice_for_one_email_is_refused_without_force(database_url: str) -> None:
+    env = clean_env(CRM_DATABASE_URL=database_url, CRM_SECRET_KEY=SECRET_KEY)
+    email = f"twice-{time.monotonic_ns()}@twice.example"
+    first = crm("bootstrap", "--company", "Twice", "--owner-email", email, "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    company_id = json.loads(first.stdout)["company"]["id"]
+
+    again = crm("bootstrap", "--company", "Twice", "--owner-email", email.upper(), env=env)
+    assert again.returncode == 1
+    assert again.stdout == ""
+    assert again.stderr == (
+        f"crm: {email.upper()} is already owner of 'Twice' (id {company_id}); "
+        "run again with --force to create another company for the same email\n"
+    )
+
+    forced = crm(
+        "bootstrap", "--company", "Twice", "--owner-email", email, "--force", "--json", env=env
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["company"]["id"] != company_id
+
+
+async def test_bootstrap_sets_the_default_region_for_national_phone_numbers(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    env = clean_env(CRM_DATABASE_URL=database_url, CRM_SECRET_KEY=SECRET_KEY)
+    email = f"gb-{time.monotonic_ns()}@gb.example"
+    result = crm(
+        "bootstrap",
+        "--company",
+        "GB Ltd",
+        "--owner-email",
+        email,
+        "--default-region",
+        "GB",
+        "--json",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    key = json.loads(result.stdout)["api_key"]
+    created = await client.post(
+        "/v1/contacts",
+        json={"first_name": "Ada", "phones": [{"number": "020 7946 0000"}]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["phones"][0]["number"] == "+442079460000"
+
+
+def test_billing_events_refuses_a_limit_out_of_range_in_one_line() -> None:
+    result = crm("billing-events", "--limit", "0", env=clean_env())
+    assert result.returncode == 2
+    assert result.stderr == "crm: --limit must be between 1 and 200, got 0\n"
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    root = parser()
+    commands = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == {
+        "serve",
+        "migrate",
+        "check",
+        "bootstrap",
+        "billing-events",
+        "openapi",
+    }
+    for name, command in commands.choices.items():
+        assert command.description, name
+        for action in command._actions:
+            assert action.help, f"crm {name} {action.option_strings}"
 
 
 def test_openapi_check_matches_the_committed_document(repo_root: Path) -> None:
     result = crm("openapi", "--check", env=clean_env(), cwd=repo_root)
     assert result.returncode == 0, result.stderr
-
-
-def test_serve_starts_the_embedded_database_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crm.cli", "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code
-                if status == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        assert status == 200
-        assert (tmp_path / ".crm" / "secret_key").exists()
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
-    assert f"listening on http://127.0.0.1:{port}" in output
-    assert "crm bootstrap" in output
-    assert "Stopped." in output
-    # The embedded PostgreSQL stopped with the server.
-    assert not (tmp_path / ".crm" / "postgres" / "postmaster.pid").exists()
 
 
 async def test_billing_events_lists_received_events_for_the_operator(
