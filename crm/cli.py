@@ -21,7 +21,7 @@ from crm.errors import ConfigError
 from crm.settings import Settings
 
 if TYPE_CHECKING:
-    from crm.companies.service import Bootstrapped
+    from crm.bootstrap import Bootstrapped
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 
@@ -217,7 +217,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> None:
 async def _bootstrap(url: str, secret_key: str, data: CompanyBootstrap) -> Bootstrapped:
     from crm import db
     from crm.api_keys import service as api_keys
-    from crm.companies.service import bootstrap_company
+    from crm.bootstrap import bootstrap_company
     from crm.errors import CRMError
 
     api_keys.configure(secret_key)

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from crm.api_keys.schemas import KeySummary
 from crm.companies.schemas import Company
 from crm.schemas import Email, Id, Input, Name
 
@@ -12,7 +13,7 @@ RoleName = Literal["owner", "team_leader", "agent"]
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=1024)]
 
 
-class Agent(msgspec.Struct, kw_only=True):
+class Agent(msgspec.Struct):
     id: str
     email: str
     name: str
@@ -39,13 +40,6 @@ class AgentUpdate(Input):
     role: RoleName | msgspec.UnsetType = msgspec.UNSET
     team_id: Id | msgspec.UnsetType | None = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
-
-
-class KeySummary(msgspec.Struct, kw_only=True):
-    id: str
-    name: str
-    scopes: list[str]
-    expires_at: datetime | None
 
 
 class Me(msgspec.Struct, kw_only=True):
