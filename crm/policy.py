@@ -16,6 +16,8 @@ from crm.errors import InsufficientScope
 
 
 class Role(StrEnum):
+    """An agent's role: what the policy table lets it see and do."""
+
     OWNER = "owner"
     TEAM_LEADER = "team_leader"
     AGENT = "agent"

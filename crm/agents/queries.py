@@ -12,7 +12,7 @@ from crm.policy import Actor, Permission, Role, Scope
 from crm.query import TenantSelect, update_row
 from crm.sql import Columns, Params, scope_predicate
 
-AGENT = Columns(Agent, "a")
+AGENT = Columns(Agent, "a", computed={"role": (("role",), Role)})
 SORTS = {
     "-created_at": Sort("-created_at", "a.created_at", datetime),
     "created_at": Sort("created_at", "a.created_at", datetime),
