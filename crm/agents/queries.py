@@ -37,7 +37,7 @@ async def list_visible(
     actor: Actor,
     *,
     team_id: str | None,
-    role: str | None,
+    role: Role | None,
     is_active: bool | None,
     sort: Sort,
     limit: int,
@@ -94,7 +94,7 @@ async def insert(
     *,
     email: str,
     name: str,
-    role: Role | str,
+    role: Role,
     team_id: str | None,
     password_hash: str | None,
 ) -> Agent:

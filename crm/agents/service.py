@@ -21,7 +21,7 @@ async def list_agents(
     actor: Actor,
     *,
     team_id: str | None = None,
-    role: str | None = None,
+    role: Role | None = None,
     is_active: bool | None = None,
     sort: str | None = None,
     limit: int = 50,
