@@ -80,9 +80,9 @@ async def update_agent(
     if not values:
         return current
     loses_owner = (
-        current.role == "owner"
+        current.role == Role.OWNER
         and current.is_active
-        and (values.get("role", "owner") != "owner" or values.get("is_active", True) is False)
+        and (values.get("role", Role.OWNER) != Role.OWNER or values.get("is_active", True) is False)
     )
     if loses_owner:
         await _keep_an_owner(actor.company_id, current.id)
