@@ -19,8 +19,8 @@ from typing import Any
 from crm import db
 from crm.agents.schemas import AgentCreate
 from crm.agents.service import create_agent
+from crm.bootstrap import bootstrap_company
 from crm.companies.schemas import CompanyBootstrap
-from crm.companies.service import bootstrap_company
 from crm.contacts.schemas import ContactCreate, PhoneInput
 from crm.contacts.search import fold
 from crm.contacts.service import import_contacts

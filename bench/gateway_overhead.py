@@ -27,8 +27,8 @@ from bench.common import (
 )
 from crm import db
 from crm.api_keys import service as api_keys
+from crm.bootstrap import bootstrap_company
 from crm.companies.schemas import CompanyBootstrap
-from crm.companies.service import bootstrap_company
 from crm.contacts.schemas import ContactCreate, PhoneInput
 from crm.contacts.service import create_contact
 from crm.policy import Actor, Role

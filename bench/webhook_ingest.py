@@ -29,8 +29,8 @@ from bench import loadgen
 from bench.common import SECRET_KEY, free_port, fresh_database, postgres_server, server
 from crm import db
 from crm.api_keys import service as api_keys
+from crm.bootstrap import bootstrap_company
 from crm.companies.schemas import CompanyBootstrap
-from crm.companies.service import bootstrap_company
 
 WEBHOOK_SECRET = "whsec_bench_0123456789abcdef"
 PLANS = ["free", "pro", "enterprise"]

@@ -16,13 +16,13 @@ import msgspec
 from cli.common import database, fail, migrate, settings_from_env
 from cli.serve import add_arguments as add_serve_arguments
 from cli.serve import cmd_serve
-from crm.companies.schemas import CompanyBootstrap
+from crm.companies.schemas import CompanyBootstrap, Plan
 from crm.errors import ConfigError, CRMError, ValidationFailed
 from crm.pagination import MAX_LIMIT, check_limit
 from crm.settings import Settings
 
 if TYPE_CHECKING:
-    from crm.companies.service import Bootstrapped
+    from crm.bootstrap import Bootstrapped
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 
@@ -142,7 +142,7 @@ async def _bootstrap(
 ) -> Bootstrapped:
     from crm import db
     from crm.api_keys import service as api_keys
-    from crm.companies.service import bootstrap_company
+    from crm.bootstrap import bootstrap_company
 
     api_keys.configure(secret_key)
     pool = await db.open_pool(url, size=1)
@@ -281,7 +281,7 @@ def parser() -> argparse.ArgumentParser:
         "--owner-name", metavar="NAME", help="the owner's name (default: the email's local part)"
     )
     boot.add_argument(
-        "--plan", default="free", choices=["free", "pro", "enterprise"], help="default: free"
+        "--plan", default=Plan.FREE.value, choices=[p.value for p in Plan], help="default: free"
     )
     boot.add_argument(
         "--default-region",

@@ -4,29 +4,29 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from crm.agents.tables import Agent
-from crm.api_keys.tables import ApiKey
-from crm.billing.tables import BillingEvent
-from crm.companies.tables import Company
+from crm.agents.tables import AgentTable
+from crm.api_keys.tables import ApiKeyTable
+from crm.billing.tables import BillingEventTable
+from crm.companies.tables import CompanyTable
 from crm.contacts.tables import ContactPhoneTable, ContactTable
 from crm.deals.tables import DealTable
 from crm.idempotency.tables import IdempotencyKey
 from crm.tasks.tables import TaskTable
-from crm.teams.tables import Team
+from crm.teams.tables import TeamTable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 TABLES = [
-    Company,
-    Team,
-    Agent,
-    ApiKey,
+    CompanyTable,
+    TeamTable,
+    AgentTable,
+    ApiKeyTable,
     ContactTable,
     ContactPhoneTable,
     DealTable,
     TaskTable,
     IdempotencyKey,
-    BillingEvent,
+    BillingEventTable,
 ]
 
 APP_CONFIG = AppConfig(

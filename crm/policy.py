@@ -16,6 +16,8 @@ from crm.errors import InsufficientScope
 
 
 class Role(StrEnum):
+    """An agent's role: what the policy table lets it see and do."""
+
     OWNER = "owner"
     TEAM_LEADER = "team_leader"
     AGENT = "agent"
@@ -26,6 +28,21 @@ class Scope(StrEnum):
     TEAM = "team"  # records owned by any agent of the actor's team, the actor included
     OWN = "own"  # the actor's own records
     NONE = "none"
+
+
+class KeyScope(StrEnum):
+    """What an API key may be used for; a key carries one or more of these."""
+
+    CONTACTS_READ = "contacts:read"
+    CONTACTS_WRITE = "contacts:write"
+    DEALS_READ = "deals:read"
+    DEALS_WRITE = "deals:write"
+    TASKS_READ = "tasks:read"
+    TASKS_WRITE = "tasks:write"
+    COMPANY_READ = "company:read"
+    COMPANY_WRITE = "company:write"
+    AGENTS_READ = "agents:read"
+    AGENTS_WRITE = "agents:write"
 
 
 class Permission(StrEnum):
@@ -92,44 +109,31 @@ POLICY: Final[dict[Role, dict[Permission, Scope]]] = {
 
 # The API-key scope each permission needs. API keys are agents' credentials:
 # reading them needs `agents:read`, issuing or revoking them `agents:write`.
-KEY_SCOPE: Final[dict[Permission, str]] = {
-    Permission.CONTACTS_VIEW: "contacts:read",
-    Permission.CONTACTS_CREATE: "contacts:write",
-    Permission.CONTACTS_UPDATE: "contacts:write",
-    Permission.CONTACTS_DELETE: "contacts:write",
-    Permission.CONTACTS_REASSIGN: "contacts:write",
-    Permission.DEALS_VIEW: "deals:read",
-    Permission.DEALS_CREATE: "deals:write",
-    Permission.DEALS_UPDATE: "deals:write",
-    Permission.DEALS_DELETE: "deals:write",
-    Permission.DEALS_REASSIGN: "deals:write",
-    Permission.TASKS_VIEW: "tasks:read",
-    Permission.TASKS_CREATE: "tasks:write",
-    Permission.TASKS_UPDATE: "tasks:write",
-    Permission.TASKS_DELETE: "tasks:write",
-    Permission.TASKS_REASSIGN: "tasks:write",
-    Permission.COMPANY_VIEW: "company:read",
-    Permission.COMPANY_UPDATE: "company:write",
-    Permission.AGENTS_VIEW: "agents:read",
-    Permission.AGENTS_MANAGE: "agents:write",
-    Permission.TEAMS_VIEW: "agents:read",
-    Permission.TEAMS_MANAGE: "agents:write",
-    Permission.API_KEYS_VIEW: "agents:read",
-    Permission.API_KEYS_MANAGE: "agents:write",
+KEY_SCOPE: Final[dict[Permission, KeyScope]] = {
+    Permission.CONTACTS_VIEW: KeyScope.CONTACTS_READ,
+    Permission.CONTACTS_CREATE: KeyScope.CONTACTS_WRITE,
+    Permission.CONTACTS_UPDATE: KeyScope.CONTACTS_WRITE,
+    Permission.CONTACTS_DELETE: KeyScope.CONTACTS_WRITE,
+    Permission.CONTACTS_REASSIGN: KeyScope.CONTACTS_WRITE,
+    Permission.DEALS_VIEW: KeyScope.DEALS_READ,
+    Permission.DEALS_CREATE: KeyScope.DEALS_WRITE,
+    Permission.DEALS_UPDATE: KeyScope.DEALS_WRITE,
+    Permission.DEALS_DELETE: KeyScope.DEALS_WRITE,
+    Permission.DEALS_REASSIGN: KeyScope.DEALS_WRITE,
+    Permission.TASKS_VIEW: KeyScope.TASKS_READ,
+    Permission.TASKS_CREATE: KeyScope.TASKS_WRITE,
+    Permission.TASKS_UPDATE: KeyScope.TASKS_WRITE,
+    Permission.TASKS_DELETE: KeyScope.TASKS_WRITE,
+    Permission.TASKS_REASSIGN: KeyScope.TASKS_WRITE,
+    Permission.COMPANY_VIEW: KeyScope.COMPANY_READ,
+    Permission.COMPANY_UPDATE: KeyScope.COMPANY_WRITE,
+    Permission.AGENTS_VIEW: KeyScope.AGENTS_READ,
+    Permission.AGENTS_MANAGE: KeyScope.AGENTS_WRITE,
+    Permission.TEAMS_VIEW: KeyScope.AGENTS_READ,
+    Permission.TEAMS_MANAGE: KeyScope.AGENTS_WRITE,
+    Permission.API_KEYS_VIEW: KeyScope.AGENTS_READ,
+    Permission.API_KEYS_MANAGE: KeyScope.AGENTS_WRITE,
 }
-
-ALL_KEY_SCOPES: Final[tuple[str, ...]] = (
-    "contacts:read",
-    "contacts:write",
-    "deals:read",
-    "deals:write",
-    "tasks:read",
-    "tasks:write",
-    "company:read",
-    "company:write",
-    "agents:read",
-    "agents:write",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +145,7 @@ class Actor:
     role: Role
     team_id: str | None
     # The API key's scopes; the first-party app's sessions carry all of them.
-    key_scopes: frozenset[str] = frozenset(ALL_KEY_SCOPES)
+    key_scopes: frozenset[str] = frozenset(KeyScope)
     api_key_id: str | None = None
 
     def require_key_scope(self, permission: Permission) -> None:

@@ -175,6 +175,10 @@ def refine(
         if isinstance(schema, Schema):
             schema.additional_properties = False
     for schema in components.values():
+        if isinstance(schema, Schema) and schema.enum is not None:
+            # A shared enum (Plan) takes the default of whichever body first used
+            # it; a default belongs to that body's property, not to every user.
+            schema.default = None
         _describe_defaults(schema)
     for path, item in (document.paths or {}).items():
         for method in ("get", "post", "patch", "delete", "put"):

@@ -17,6 +17,8 @@ from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindowRa
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from crm.companies.schemas import Plan
+from crm.companies.service import effective_plan
 from crm.settings import RateLimit, Settings
 
 
@@ -71,9 +73,9 @@ class RateLimiter:
             async_url = url if url.startswith("async+") else f"async+{url}"
             self._shared = AsyncMovingWindowRateLimiter(storage_from_string(async_url))
         self._plans = {
-            "free": _item(settings.rate_limit_free, "plan"),
-            "pro": _item(settings.rate_limit_pro, "plan"),
-            "enterprise": _item(settings.rate_limit_enterprise, "plan"),
+            Plan.FREE: _item(settings.rate_limit_free, "plan"),
+            Plan.PRO: _item(settings.rate_limit_pro, "plan"),
+            Plan.ENTERPRISE: _item(settings.rate_limit_enterprise, "plan"),
         }
         self._auth = _item(settings.auth_failure_limit, "auth")
 
@@ -98,9 +100,8 @@ class RateLimiter:
         )
 
     async def hit_company(self, company_id: str, plan: str, subscription_status: str) -> Decision:
-        """Count one request against the company's plan; a cancelled subscription gets `free`."""
-        effective = "free" if subscription_status == "cancelled" else plan
-        item = self._plans.get(effective, self._plans["free"])
+        """Count one request against the limit of the company's effective plan."""
+        item = self._plans[effective_plan(plan, subscription_status)]
         return await self._decide(item, "plan", company_id, hit=True)
 
     async def check_address(self, address: str) -> Decision:

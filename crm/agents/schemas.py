@@ -1,22 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
+from crm.api_keys.schemas import KeySummary
 from crm.companies.schemas import Company
+from crm.policy import Role
 from crm.schemas import Email, Id, Input, Name
 
-RoleName = Literal["owner", "team_leader", "agent"]
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=1024)]
 
 
-class Agent(msgspec.Struct, kw_only=True):
+class Agent(msgspec.Struct):
     id: str
     email: str
     name: str
-    role: RoleName
+    role: Role
     team_id: str | None
     is_active: bool
     created_at: datetime
@@ -27,7 +28,7 @@ class Agent(msgspec.Struct, kw_only=True):
 class AgentCreate(Input):
     email: Email
     name: Name
-    role: RoleName
+    role: Role
     team_id: Id | None = None
     password: Password | None = None
 
@@ -36,16 +37,9 @@ class AgentUpdate(Input):
     """Owners may change every field; an agent may change its own `name`."""
 
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    role: RoleName | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
     team_id: Id | msgspec.UnsetType | None = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
-
-
-class KeySummary(msgspec.Struct, kw_only=True):
-    id: str
-    name: str
-    scopes: list[str]
-    expires_at: datetime | None
 
 
 class Me(msgspec.Struct, kw_only=True):

@@ -2,7 +2,7 @@ from piccolo.columns import UUID, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class Agent(Table, tablename="agents"):
+class AgentTable(Table, tablename="agents"):
     """An employee of a company. Never deleted: deactivated (`is_active`)."""
 
     id = UUID(primary_key=True)

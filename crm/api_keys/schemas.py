@@ -1,27 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
+from crm.policy import KeyScope
 from crm.schemas import Id, Input, Name, Timestamp
 
-KeyScope = Literal[
-    "contacts:read",
-    "contacts:write",
-    "deals:read",
-    "deals:write",
-    "tasks:read",
-    "tasks:write",
-    "company:read",
-    "company:write",
-    "agents:read",
-    "agents:write",
-]
 
-
-class ApiKey(msgspec.Struct, kw_only=True):
+class ApiKey(msgspec.Struct):
     id: str
     name: str
     agent_id: str
@@ -44,6 +32,14 @@ class ApiKeyCreate(Input):
     agent_id: Id | None = None
     scopes: Annotated[list[KeyScope], msgspec.Meta(min_length=1)] | None = None
     expires_at: Timestamp | None = None
+
+
+# The key a request was made with, as `/v1/me` shows it.
+class KeySummary(msgspec.Struct):
+    id: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime | None
 
 
 class ApiKeyPage(msgspec.Struct, kw_only=True):

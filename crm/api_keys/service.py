@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 
 from crm import db
-from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
+from crm.api_keys import queries
+from crm.api_keys.queries import SORTS
+from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage, KeySummary
 from crm.auth_changes import auth_changed
 from crm.errors import Forbidden, InsufficientScope, Unauthenticated, ValidationFailed
-from crm.ids import new_id, parse_id
-from crm.pagination import Sort, check_limit, pick_sort
-from crm.policy import ALL_KEY_SCOPES, Actor, Permission, Role
-from crm.query import TenantSelect
+from crm.pagination import pick_sort
+from crm.policy import Actor, KeyScope, Permission, Role
 from crm.records import require_agent_in_scope
 from crm.security import api_key_matches, generate_api_key, hash_api_key, parse_api_key
-
-COLUMNS = (
-    "k.id, k.name, k.agent_id, k.prefix, k.scopes, k.created_at, k.expires_at, "
-    "k.last_used_at, k.revoked_at"
-)
-RETURNING = COLUMNS.replace("k.", "")
-SORTS = {
-    "-created_at": Sort("-created_at", "k.created_at", datetime),
-    "created_at": Sort("created_at", "k.created_at", datetime),
-}
 
 _secret_key: str | None = None
 
@@ -44,16 +33,6 @@ def _secret() -> str:
     return _secret_key
 
 
-def _api_key(row: Any) -> ApiKey:
-    return ApiKey(**dict(row))
-
-
-def _visible(actor: Actor, permission: Permission = Permission.API_KEYS_VIEW) -> TenantSelect:
-    return TenantSelect(
-        actor, permission, table="api_keys", alias="k", columns=COLUMNS, owner_column="agent_id"
-    )
-
-
 async def list_api_keys(
     actor: Actor,
     *,
@@ -62,18 +41,24 @@ async def list_api_keys(
     limit: int = 50,
     cursor: str | None = None,
 ) -> ApiKeyPage:
-    order = pick_sort(SORTS, sort, "-created_at")
-    query = _visible(actor)
-    if agent_id is not None:
-        query.filter(f"k.agent_id = {query.placeholder(parse_id(agent_id))}")
-    return await query.page(
-        sort=order, limit=check_limit(limit), cursor=cursor, build=_api_key, page=ApiKeyPage
+    return await queries.list_visible(
+        actor,
+        agent_id=agent_id,
+        sort=pick_sort(SORTS, sort, "-created_at"),
+        limit=limit,
+        cursor=cursor,
     )
 
 
 async def get_api_key(actor: Actor, key_id: str) -> ApiKey:
-    row = await _visible(actor).get(key_id, noun="API key")
-    return _api_key(row)
+    return await queries.get_visible(actor, key_id)
+
+
+async def current_key(actor: Actor) -> KeySummary | None:
+    """The key the actor's request was made with; None without one (or once it is deleted)."""
+    if actor.api_key_id is None:
+        return None
+    return await queries.summary(actor.company_id, actor.api_key_id)
 
 
 async def issue_key(
@@ -84,23 +69,21 @@ async def issue_key(
     scopes: list[str] | None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key for an agent; return its record and the full key (shown once)."""
+    """Store a new key for an agent, with every scope unless `scopes` says which.
+
+    Returns its record and the full key (shown once).
+    """
     new = generate_api_key()
-    row = await db.connection().fetchrow(
-        f"""INSERT INTO api_keys (id, company_id, agent_id, name, prefix, secret_hash, scopes,
-                created_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)
-            RETURNING {RETURNING}""",
-        new_id(),
+    record = await queries.insert(
         company_id,
         agent_id,
-        name,
-        new.prefix,
-        hash_api_key(_secret(), new.key),
-        list(scopes if scopes is not None else ALL_KEY_SCOPES),
-        expires_at,
+        name=name,
+        prefix=new.prefix,
+        secret_hash=hash_api_key(_secret(), new.key),
+        scopes=list(KeyScope) if scopes is None else list(scopes),
+        expires_at=expires_at,
     )
-    return _api_key(row), new.key
+    return record, new.key
 
 
 async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
@@ -110,7 +93,7 @@ async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
         # Missing or foreign: 422; an agent of the company the actor may not manage: 403.
         agent_id = await require_agent_in_scope(actor, data.agent_id, "agent_id", scope, "key")
     scopes: list[str] = (
-        list(dict.fromkeys(data.scopes)) if data.scopes is not None else list(ALL_KEY_SCOPES)
+        list(dict.fromkeys(data.scopes)) if data.scopes is not None else list(KeyScope)
     )
     beyond = [s for s in scopes if s not in actor.key_scopes]
     if beyond:
@@ -131,16 +114,10 @@ async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
 
 async def revoke_api_key(actor: Actor, key_id: str) -> None:
     """Revoke a key: from now on, every process answers 401 to it."""
-    query = _visible(actor).can("can_manage", actor, actor.scope_for(Permission.API_KEYS_MANAGE))
-    row = await query.get(key_id, noun="API key")
-    if not row["can_manage"]:
+    found_id, may_manage = await queries.get_visible_manageable(actor, key_id)
+    if not may_manage:
         raise Forbidden("This API key may not be revoked by you.")
-    prefix = await db.connection().fetchval(
-        """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-           WHERE company_id = $1 AND id = $2 RETURNING prefix""",
-        actor.company_id,
-        row["id"],
-    )
+    prefix = await queries.revoke(actor.company_id, found_id)
     await auth_changed("key", prefix)
 
 
@@ -213,15 +190,5 @@ async def authenticate(key: str) -> Actor:
 
 async def record_use(uses: dict[str, tuple[str, datetime]]) -> None:
     """Set `last_used_at` of many keys at once: {key id: (company id, when)}."""
-    if not uses:
-        return
-    ids = list(uses)
-    await db.connection().execute(
-        """UPDATE api_keys k SET last_used_at = u.at
-           FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS u(id, company_id, at)
-           WHERE k.company_id = u.company_id AND k.id = u.id
-             AND (k.last_used_at IS NULL OR k.last_used_at < u.at)""",
-        ids,
-        [uses[i][0] for i in ids],
-        [uses[i][1] for i in ids],
-    )
+    if uses:
+        await queries.set_last_used(uses)

@@ -2,7 +2,7 @@ from piccolo.columns import UUID, Array, Bytea, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class ApiKey(Table, tablename="api_keys"):
+class ApiKeyTable(Table, tablename="api_keys"):
     """An API key. Only `secret_hash`, an HMAC-SHA256 of the full key, is stored."""
 
     id = UUID(primary_key=True)

@@ -22,7 +22,7 @@ class Event(msgspec.Struct):
 Outcome = Literal["applied", "stale", "ignored"]
 
 
-class BillingEvent(msgspec.Struct, kw_only=True):
+class BillingEvent(msgspec.Struct):
     """A received event and what was done about it (operator's view)."""
 
     id: str

@@ -2,7 +2,7 @@ from piccolo.columns import JSONB, UUID, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class BillingEvent(Table, tablename="billing_events"):
+class BillingEventTable(Table, tablename="billing_events"):
     """Every verified payment event, kept for audit with what was done about it.
 
     Not a tenant record: the operator sees these, tenants never do. `company_id`

@@ -1,21 +1,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 import msgspec
 
 from crm.schemas import Email, Input, Name, Region
 
-Plan = Literal["free", "pro", "enterprise"]
-SubscriptionStatus = Literal["trialing", "active", "past_due", "cancelled"]
+
+class Plan(StrEnum):
+    """What a company pays for: its rate limit follows its plan."""
+
+    FREE = "free"
+    PRO = "pro"
+    ENTERPRISE = "enterprise"
+
+
+class SubscriptionStatus(StrEnum):
+    """Where the company's subscription stands, as payment events last said."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELLED = "cancelled"
+
+
 CustomerId = Annotated[
     str,
     msgspec.Meta(min_length=1, max_length=255, description="The payment provider's customer id."),
 ]
 
 
-class Company(msgspec.Struct, kw_only=True):
+class Company(msgspec.Struct):
     id: str
     name: str
     slug: str
@@ -39,11 +56,11 @@ class CompanyUpdate(Input):
 
 
 class CompanyBootstrap(Input):
-    """A new company with its first owner."""
+    """A new company with its first owner; `plan` is `free` when omitted."""
 
     name: Name
     owner_email: Email
     owner_name: Name
-    plan: Plan = "free"
+    plan: Plan = Plan.FREE
     billing_customer_id: CustomerId | None = None
     default_region: Region | None = None

@@ -1,32 +1,19 @@
-"""The company: the tenant itself, and bootstrapping a new one."""
+"""The company: the tenant itself, its settings, and what payment events change of it."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
-from crm import db
-from crm.agents.schemas import Agent
-from crm.agents.service import insert_agent
-from crm.api_keys.service import issue_key
 from crm.auth_changes import auth_changed
-from crm.companies.schemas import Company, CompanyBootstrap, CompanyUpdate
+from crm.companies import queries
+from crm.companies.schemas import Company, CompanyUpdate, Plan, SubscriptionStatus
 from crm.contacts.phones import is_region
 from crm.errors import Forbidden, NotFound, ValidationFailed
-from crm.ids import new_id
-from crm.policy import Actor, Permission, Role, Scope
+from crm.policy import Actor, Permission, Scope
 from crm.query import check_version
-
-COLUMNS = (
-    "id, name, slug, plan, subscription_status, billing_email, billing_customer_id, "
-    "default_region, created_at, updated_at, version"
-)
-CONFLICTS = {
-    "companies_billing_customer_id_key": "Another company has this billing_customer_id.",
-}
 
 
 def _check_region(region: str | None) -> None:
@@ -34,45 +21,36 @@ def _check_region(region: str | None) -> None:
         raise ValidationFailed.one("default_region", "is not an ISO 3166 country code")
 
 
-def _company(row: Any) -> Company:
-    return Company(**dict(row))
+async def find_company(company_id: str) -> Company | None:
+    """The company with this id, with no permission asked: for its own members' `/me`."""
+    return await queries.find(company_id)
 
 
 async def get_company(actor: Actor) -> Company:
     actor.require_key_scope(Permission.COMPANY_VIEW)
-    row = await db.connection().fetchrow(
-        f"SELECT {COLUMNS} FROM companies WHERE id = $1", actor.company_id
-    )
-    if row is None:
+    company = await queries.find(actor.company_id)
+    if company is None:
         raise NotFound("The company no longer exists.")
-    return _company(row)
+    return company
 
 
 async def update_company(
     actor: Actor, changes: CompanyUpdate, *, expected_version: int | None = None
 ) -> Company:
     scope = actor.scope_for(Permission.COMPANY_UPDATE)
-    row = await db.connection().fetchrow(
-        "SELECT version FROM companies WHERE id = $1 FOR UPDATE", actor.company_id
-    )
-    if row is None:
+    version = await queries.lock_version(actor.company_id)
+    if version is None:
         raise NotFound("The company no longer exists.")
     if scope is Scope.NONE:
         raise Forbidden("Only an owner may change the company.")
-    check_version(row["version"], expected_version)
+    check_version(version, expected_version)
     values = changes.given()
     _check_region(values.get("default_region"))
     if not values:
         return await get_company(actor)
-    async with db.conflicts(CONFLICTS):
-        updated = await db.connection().fetchrow(
-            f"UPDATE companies SET {', '.join(f'{k} = ${i + 2}' for i, k in enumerate(values))}, "
-            f"version = version + 1, updated_at = now() WHERE id = $1 RETURNING {COLUMNS}",
-            actor.company_id,
-            *values.values(),
-        )
+    updated = await queries.update(actor.company_id, values)
     await auth_changed("company", actor.company_id)
-    return _company(updated)
+    return updated
 
 
 def slugify(name: str) -> str:
@@ -81,36 +59,56 @@ def slugify(name: str) -> str:
     return slug[:60] or "company"
 
 
-@dataclass(frozen=True, slots=True)
-class Bootstrapped:
-    company: Company
-    owner: Agent
-    api_key: str
-
-
-async def bootstrap_company(data: CompanyBootstrap) -> Bootstrapped:
-    """Create a company, its first owner and the owner's first API key (operator only)."""
-    _check_region(data.default_region)
-    conn = db.connection()
-    slug = slugify(data.name)
-    if await conn.fetchval("SELECT 1 FROM companies WHERE slug = $1", slug):
+async def create_company(
+    *, name: str, plan: Plan, billing_customer_id: str | None, default_region: str | None
+) -> Company:
+    """A new company with an active subscription and a slug of its own (operator only)."""
+    _check_region(default_region)
+    slug = slugify(name)
+    if await queries.slug_taken(slug):
         slug = f"{slug}-{secrets.token_hex(3)}"
-    async with db.conflicts(CONFLICTS):
-        row = await conn.fetchrow(
-            f"""INSERT INTO companies (id, name, slug, plan, subscription_status,
-                    billing_customer_id, default_region, created_at, updated_at, version)
-                VALUES ($1, $2, $3, $4, 'active', $5, $6, now(), now(), 1)
-                RETURNING {COLUMNS}""",
-            new_id(),
-            data.name,
-            slug,
-            data.plan,
-            data.billing_customer_id,
-            data.default_region,
-        )
-    company = _company(row)
-    owner = await insert_agent(
-        company.id, email=data.owner_email, name=data.owner_name, role=Role.OWNER, team_id=None
+    return await queries.insert(
+        name=name,
+        slug=slug,
+        plan=plan,
+        billing_customer_id=billing_customer_id,
+        default_region=default_region,
     )
-    _, key = await issue_key(company.id, owner.id, name="Bootstrap key", scopes=None)
-    return Bootstrapped(company=company, owner=owner, api_key=key)
+
+
+def effective_plan(plan: str, subscription_status: str) -> Plan:
+    """The plan whose limits apply: `free` once the subscription is cancelled.
+
+    A plan this code does not know also gets the `free` limits.
+    """
+    if subscription_status == SubscriptionStatus.CANCELLED:
+        return Plan.FREE
+    try:
+        return Plan(plan)
+    except ValueError:
+        return Plan.FREE
+
+
+async def billing_state(customer_id: str, *, lock: bool) -> tuple[str, datetime | None] | None:
+    """`(id, billing_event_at)` of the company paying as `customer_id`, or None.
+
+    `billing_event_at` is when the newest payment event applied to it happened;
+    `lock` holds the company's row until the transaction ends, so events that
+    may change it apply in turn.
+    """
+    return await queries.billing_state(customer_id, lock=lock)
+
+
+async def apply_billing_change(
+    company_id: str,
+    *,
+    plan: Plan | None,
+    status: SubscriptionStatus | None,
+    event_at: datetime,
+) -> None:
+    """Apply a payment event's change (None: left as it is) that happened at `event_at`.
+
+    Every process hears of it, so the new plan's rate limit holds from the next request.
+    """
+    await queries.set_billing(company_id, plan=plan, status=status, event_at=event_at)
+    await auth_changed("company", company_id)

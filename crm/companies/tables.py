@@ -2,7 +2,7 @@ from piccolo.columns import UUID, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class Company(Table, tablename="companies"):
+class CompanyTable(Table, tablename="companies"):
     """A tenant. `plan` and `subscription_status` change only through payment webhooks."""
 
     id = UUID(primary_key=True)

@@ -7,7 +7,7 @@ import msgspec
 from crm.schemas import Input, Name
 
 
-class Team(msgspec.Struct, kw_only=True):
+class Team(msgspec.Struct):
     id: str
     name: str
     created_at: datetime

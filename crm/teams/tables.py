@@ -2,7 +2,7 @@ from piccolo.columns import UUID, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class Team(Table, tablename="teams"):
+class TeamTable(Table, tablename="teams"):
     id = UUID(primary_key=True)
     company_id = UUID(default=None)
     name = Varchar(length=200)

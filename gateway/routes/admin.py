@@ -13,8 +13,8 @@ from litestar.params import FromQuery, JSONBody
 from crm.agents.schemas import Agent
 from crm.billing import service as billing
 from crm.billing.schemas import BillingEventPage
+from crm.bootstrap import bootstrap_company
 from crm.companies.schemas import Company, CompanyBootstrap
-from crm.companies.service import bootstrap_company
 from crm.errors import NotFound, Unauthenticated
 from gateway.responses import Cursor, Limit, problems
 from gateway.text_checks import refuse_nul

@@ -8,7 +8,8 @@ from litestar import Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from crm.agents import service
-from crm.agents.schemas import Agent, AgentCreate, AgentPage, AgentUpdate, RoleName
+from crm.agents.schemas import Agent, AgentCreate, AgentPage, AgentUpdate
+from crm.policy import Role
 from gateway.responses import (
     CREATE,
     ETAG,
@@ -27,7 +28,7 @@ from gateway.responses import (
 )
 
 Sort = Annotated[str | None, sort_parameter(list(service.SORTS), "-created_at")]
-RoleFilter = Annotated[RoleName | None, QueryParameter(description="Only agents with this role.")]
+RoleFilter = Annotated[Role | None, QueryParameter(description="Only agents with this role.")]
 
 
 @get("/agents", operation_id="listAgents", summary="List agents", responses=LIST)

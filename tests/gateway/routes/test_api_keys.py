@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from crm.policy import ALL_KEY_SCOPES
+from crm.policy import KeyScope
 from tests.factories import Member, Tenant, make_agent, make_company, make_team
 from tests.gateway.test_problems import assert_problem
 
@@ -144,8 +144,8 @@ async def test_a_key_created_without_scopes_has_all_ten(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     created = await new_key(client, tenant.owner)
-    assert sorted(created["scopes"]) == sorted(ALL_KEY_SCOPES)
-    assert len(ALL_KEY_SCOPES) == 10
+    assert sorted(created["scopes"]) == sorted(KeyScope)
+    assert len(KeyScope) == 10
 
 
 async def test_a_key_has_exactly_the_scopes_asked_for_each_once(

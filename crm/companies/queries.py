@@ -1,0 +1,109 @@
+"""The SQL of companies: named queries of the `companies` table, one company each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm import db
+from crm.companies.schemas import Company, Plan, SubscriptionStatus
+from crm.ids import new_id
+from crm.sql import Columns, Params
+
+COMPANY = Columns(
+    Company,
+    "c",
+    computed={
+        "plan": (("plan",), Plan),
+        "subscription_status": (("subscription_status",), SubscriptionStatus),
+    },
+)
+CONFLICTS = {
+    "companies_billing_customer_id_key": "Another company has this billing_customer_id.",
+}
+
+
+async def find(company_id: str) -> Company | None:
+    row = await db.connection().fetchrow(
+        f"SELECT {COMPANY.sql} FROM companies c WHERE c.id = $1", company_id
+    )
+    return None if row is None else COMPANY.build(row)
+
+
+async def lock_version(company_id: str) -> int | None:
+    """Lock the company's row for the transaction; its version, or None if it is gone."""
+    version: int | None = await db.connection().fetchval(
+        "SELECT version FROM companies WHERE id = $1 FOR UPDATE", company_id
+    )
+    return version
+
+
+async def update(company_id: str, changes: dict[str, object]) -> Company:
+    """Apply `changes`, bumping `version` and `updated_at`."""
+    params = Params(company_id)
+    sets = [f"{column} = {params.placeholder(value)}" for column, value in changes.items()]
+    sets += ["version = version + 1", "updated_at = now()"]
+    async with db.conflicts(CONFLICTS):
+        row = await db.connection().fetchrow(
+            f"UPDATE companies SET {', '.join(sets)} WHERE id = $1 RETURNING {COMPANY.returning}",
+            *params.values,
+        )
+    return COMPANY.build(row)
+
+
+async def slug_taken(slug: str) -> bool:
+    found = await db.connection().fetchval("SELECT 1 FROM companies WHERE slug = $1", slug)
+    return found is not None
+
+
+async def insert(
+    *,
+    name: str,
+    slug: str,
+    plan: Plan,
+    billing_customer_id: str | None,
+    default_region: str | None,
+) -> Company:
+    async with db.conflicts(CONFLICTS):
+        row = await db.connection().fetchrow(
+            f"""INSERT INTO companies (id, name, slug, plan, subscription_status,
+                    billing_customer_id, default_region, created_at, updated_at, version)
+                VALUES ($1, $2, $3, $4, 'active', $5, $6, now(), now(), 1)
+                RETURNING {COMPANY.returning}""",
+            new_id(),
+            name,
+            slug,
+            str(plan),
+            billing_customer_id,
+            default_region,
+        )
+    return COMPANY.build(row)
+
+
+async def billing_state(customer_id: str, *, lock: bool) -> tuple[str, datetime | None] | None:
+    """`(id, billing_event_at)` of the company with this payment customer, or None."""
+    row = await db.connection().fetchrow(
+        "SELECT id, billing_event_at FROM companies WHERE billing_customer_id = $1"
+        + (" FOR UPDATE" if lock else ""),
+        customer_id,
+    )
+    return None if row is None else (row["id"], row["billing_event_at"])
+
+
+async def set_billing(
+    company_id: str,
+    *,
+    plan: Plan | None,
+    status: SubscriptionStatus | None,
+    event_at: datetime,
+) -> None:
+    """Set what a payment event changed (None: left as it is) and when that event happened."""
+    await db.connection().execute(
+        """UPDATE companies
+           SET plan = coalesce($2, plan), subscription_status = coalesce($3, subscription_status),
+               billing_event_at = $4, version = version + 1, updated_at = now()
+           WHERE id = $1""",
+        company_id,
+        None if plan is None else str(plan),
+        None if status is None else str(status),
+        event_at,
+    )
