@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 
+TIME_RANGE = "must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+
+
+def to_utc(value: datetime) -> datetime:
+    """`value` (aware) in UTC; ValueError when that leaves years 1 to 9999.
+
+    RFC 3339 allows `0001-01-01T00:00:00+14:00`, which is in year 0 in UTC: neither
+    Python nor the database driver can hold it.
+    """
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(TIME_RANGE) from None
+
 
 # Request bodies refuse unknown fields (422), so a typo is never silently ignored.
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    def __post_init__(self) -> None:
+        # Every timestamp in UTC, or a validation error naming its field (msgspec's
+        # ` - at `$.field`` suffix is how a decoder's error names a field).
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                try:
+                    setattr(self, name, to_utc(value))
+                except ValueError as exc:
+                    raise ValueError(f"{exc} - at `$.{name}`") from None
+
     def given(self) -> dict[str, Any]:
         """The fields the client sent (an update body leaves the others UNSET)."""
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
@@ -38,3 +63,16 @@ Timestamp = Annotated[
     datetime,
     msgspec.Meta(tz=True, description="RFC 3339 with a time zone, e.g. `2026-11-21T10:00:00Z`."),
 ]
+
+
+def parse_timestamp(text: str) -> datetime:
+    """RFC 3339 text with a zone, in UTC; ValueError otherwise.
+
+    Strict: a number (`0.5`, read by lenient parsers as Unix time), a date alone or
+    a time without a zone is refused, as in a body.
+    """
+    try:
+        value = msgspec.convert(text, Timestamp)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from None
+    return to_utc(value)
