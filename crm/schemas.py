@@ -7,7 +7,12 @@ from typing import Annotated, Any
 
 import msgspec
 
-TIME_RANGE = "must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+# The database driver writes the first and the last instant Python can hold as
+# PostgreSQL's -infinity and infinity (and reads them back without a zone): the
+# range a timestamp may take leaves both out.
+FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
+LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
+TIME_RANGE = "must fall strictly between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z"
 
 
 def to_utc(value: datetime) -> datetime:
@@ -17,9 +22,12 @@ def to_utc(value: datetime) -> datetime:
     Python nor the database driver can hold it.
     """
     try:
-        return value.astimezone(UTC)
+        utc = value.astimezone(UTC)
     except OverflowError:
         raise ValueError(TIME_RANGE) from None
+    if not FIRST_INSTANT < utc < LAST_INSTANT:
+        raise ValueError(TIME_RANGE)
+    return utc
 
 
 # Request bodies refuse unknown fields (422), so a typo is never silently ignored.
