@@ -29,6 +29,7 @@ from gateway.problems import handle_exception
 from gateway.ratelimit import RateLimiter
 from gateway.request_id import add_request_id
 from gateway.routes import admin, health, v1, webhooks
+from gateway.routing import answer_options_with_every_method
 from gateway.text_checks import JSONRequest, refuse_nul
 
 log = logging.getLogger("gateway")
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
     )
     refine(app)
+    answer_options_with_every_method(app)
     return app
 
 
