@@ -66,7 +66,8 @@ class Sort:
 
 
 def pick_sort(sorts: dict[str, Sort], name: str | None, default: str) -> Sort:
-    sort = sorts.get(name or default)
+    """The sort `name` asks for (`default` when absent); any other name, `""` too, is 422."""
+    sort = sorts.get(default if name is None else name)
     if sort is None:
         allowed = ", ".join(sorts)
         raise ValidationFailed.one("sort", f"must be one of: {allowed}")

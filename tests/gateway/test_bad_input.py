@@ -236,6 +236,16 @@ async def test_a_cursor_rank_no_search_can_have_is_400(
     assert_problem(response, 400, "bad_request")
 
 
+@pytest.mark.parametrize("path", ["/v1/contacts", "/v1/deals", "/v1/tasks", "/v1/teams"])
+@pytest.mark.parametrize("sort", ["", " ", "-", "created_at "])
+async def test_a_sort_that_names_no_order_is_422_even_when_empty(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, sort: str
+) -> None:
+    response = await client.get(path, params={"sort": sort}, headers=tenant.owner.headers)
+    assert_problem(response, 422, "validation_failed")
+    assert fields_of(response) == ["sort"]
+
+
 # Search and folded text
 
 
