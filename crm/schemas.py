@@ -48,12 +48,17 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not msgspec.UNSET}
 
 
+# The end of the text, in Python's `re` (which checks patterns here) and in
+# ECMA-262 (which reads them from the OpenAPI document) alike: `$` would also match
+# before a final newline in Python, and let `"a@b.co\n"` through.
+END = r"(?![\s\S])"
+
 Email = Annotated[
     str,
     msgspec.Meta(
         min_length=3,
         max_length=320,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=rf"^[^@\s]+@[^@\s]+\.[^@\s]+{END}",
         description="An email address.",
     ),
 ]
@@ -62,7 +67,7 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 Region = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[A-Z]{2}$",
+        pattern=rf"^[A-Z]{{2}}{END}",
         description="ISO 3166-1 alpha-2 country code, e.g. `US`.",
     ),
 ]

@@ -246,6 +246,38 @@ async def test_a_sort_that_names_no_order_is_422_even_when_empty(
     assert fields_of(response) == ["sort"]
 
 
+# Patterns end where the text ends, and digits are ASCII
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/deals", {"title": "t", "amount": "12\n", "currency": "USD"}, "amount"),
+        ("/v1/deals", {"title": "t", "amount": "\u0661\u0662", "currency": "USD"}, "amount"),
+        ("/v1/deals", {"title": "t", "amount": "\uff11\uff12", "currency": "USD"}, "amount"),
+        ("/v1/deals", {"title": "t", "amount": "12", "currency": "USD\n"}, "currency"),
+        ("/v1/contacts", {"email": "a@example.com\n"}, "email"),
+        ("/v1/agents", {"email": "b@example.com\n", "name": "n", "role": "agent"}, "email"),
+    ],
+)
+async def test_a_trailing_newline_or_another_scripts_digits_break_a_pattern(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, body: dict[str, str], field: str
+) -> None:
+    response = await client.post(path, json=body, headers=tenant.owner.headers)
+    assert_problem(response, 422, "validation_failed")
+    assert fields_of(response) == [field]
+
+
+async def test_a_default_region_with_a_trailing_newline_is_422(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.patch(
+        "/v1/company", json={"default_region": "US\n"}, headers=tenant.owner.headers
+    )
+    assert_problem(response, 422, "validation_failed")
+    assert fields_of(response) == ["default_region"]
+
+
 # Search and folded text
 
 
