@@ -259,7 +259,12 @@ def _clean(value: bytes) -> bytes:
 
 @st.composite
 def write_headers(draw: st.DrawFn) -> list[tuple[str, bytes]]:
-    headers = [("Content-Type", b"application/json")]
+    content_type = draw(
+        st.sampled_from([b"application/json", b"application/json; charset=utf-16", b"text/plain",
+                         b"multipart/form-data; boundary=x", b"application/x-www-form-urlencoded"])
+        | header_bytes
+    )  # fmt: skip
+    headers = [("Content-Type", content_type)] if content_type else []
     if draw(st.booleans()):
         headers.append(("If-Match", _clean(draw(if_match()))))
     if draw(st.booleans()):
