@@ -23,7 +23,8 @@ _MINOR_UNITS = {
     **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
     **dict.fromkeys("CLF UYW".split(), 4),
 }
-_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+# ASCII digits only: Python's \d (and Decimal) read other scripts' digits too.
+_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,4})?")
 
 
 class InvalidMoney(ValueError):
@@ -42,7 +43,7 @@ def check_currency(currency: str) -> str:
 
 def parse_amount(text: str, currency: str) -> Decimal:
     """`"1250"` in USD -> Decimal('1250.00'); more decimals than the currency has: refused."""
-    if not _AMOUNT.match(text):
+    if not _AMOUNT.fullmatch(text):
         raise InvalidMoney('must be a non-negative decimal string, e.g. "1250.00"')
     amount = Decimal(text)
     places = minor_units(currency)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,10 +21,15 @@ import msgspec
 
 from crm.errors import BadRequest, ValidationFailed
 from crm.ids import parse_id
+from crm.schemas import to_utc
 from crm.sql import Params
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# A cursor's numbers come from our own rows: amounts have at most 15 integer digits
+# (crm.money) and ranks are small floats. Anything past these bounds is forged, and
+# would otherwise reach PostgreSQL as a number it refuses (or as NaN).
+MAX_CURSOR_DECIMAL = Decimal("1e16")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +66,8 @@ class Sort:
 
 
 def pick_sort(sorts: dict[str, Sort], name: str | None, default: str) -> Sort:
-    sort = sorts.get(name or default)
+    """The sort `name` asks for (`default` when absent); any other name, `""` too, is 422."""
+    sort = sorts.get(default if name is None else name)
     if sort is None:
         allowed = ", ".join(sorts)
         raise ValidationFailed.one("sort", f"must be one of: {allowed}")
@@ -112,14 +119,19 @@ def decode_cursor(
                 raise ValueError("a value of the wrong type")
             if sort.kind is float:
                 value = float(value)
+                if not math.isfinite(value):
+                    raise ValueError("not a finite number")
             elif sort.kind is datetime:
                 value = datetime.fromisoformat(value)
                 if value.tzinfo is None:
                     raise ValueError("naive timestamp")
+                value = to_utc(value)  # an offset that leaves years 1..9999: ValueError
             elif sort.kind is date:
                 value = date.fromisoformat(value)
             elif sort.kind is Decimal:
                 value = Decimal(value)
+                if not (value.is_finite() and abs(value) < MAX_CURSOR_DECIMAL):
+                    raise ValueError("not an amount")
         elif not sort.nullable:
             raise ValueError("null value for a column that has none")
     except BadRequest:

@@ -29,7 +29,8 @@ from gateway.problems import handle_exception
 from gateway.ratelimit import RateLimiter
 from gateway.request_id import add_request_id
 from gateway.routes import admin, health, reference, v1, webhooks
-from gateway.text_checks import refuse_nul
+from gateway.routing import answer_options_with_every_method
+from gateway.text_checks import JSONRequest, refuse_nul
 
 log = logging.getLogger("gateway")
 
@@ -136,11 +137,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         before_send=[add_request_id],
         before_request=refuse_nul,
+        request_class=JSONRequest,
         openapi_config=openapi_config(),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,
     )
     refine(app, unmounted=unmounted, config=openapi_config)
+    answer_options_with_every_method(app)
     return app
 
 

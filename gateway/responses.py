@@ -3,6 +3,7 @@ versions as ETags, `If-Match`, and 201 answers with a `Location`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -12,8 +13,9 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 
-from crm.errors import PreconditionFailed
+from crm.errors import PreconditionFailed, ValidationFailed
 from crm.policy import Actor
+from crm.schemas import parse_timestamp
 from gateway.problems import MEDIA_TYPE
 
 T = TypeVar("T")
@@ -100,6 +102,27 @@ Cursor = Annotated[
 ]
 
 
+# A time in a query string. Taken as text and read by `timestamp_query`: the
+# framework's own reading is lenient (`0.5` would be half a second after 1970).
+TimestampQuery = Annotated[
+    str | None,
+    QueryParameter(
+        description="RFC 3339 with a time zone, e.g. `2026-11-21T10:00:00Z`.",
+        format="date-time",
+    ),
+]
+
+
+def timestamp_query(name: str, text: str | None) -> datetime | None:
+    """The time a `TimestampQuery` parameter names, in UTC; 422 naming `name` otherwise."""
+    if text is None:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise ValidationFailed.one(name, f"must be RFC 3339 with a time zone ({exc})") from None
+
+
 def sort_parameter(values: list[str], default: str) -> Any:
     """The `sort` query parameter: one of `values`, checked by the service (422)."""
     return QueryParameter(
@@ -116,13 +139,32 @@ def actor_of(request: Request[Any, Any, Any]) -> Actor:
     return actor
 
 
+# Versions are PostgreSQL `integer`s: a tag of more digits names no version.
+MAX_VERSION = 2**31 - 1
+_MAX_VERSION_DIGITS = len(str(MAX_VERSION))
+
+
 def expected_version(if_match: str | None) -> int | None:
-    """The version an `If-Match` header asks for; None for no header or `*`."""
+    """The version an `If-Match` header asks for; None for no header or `*`.
+
+    A tag that cannot be a version (weak, unquoted, not ASCII digits, or past the
+    largest version) never matches: 412, whatever its length or script.
+    """
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip()
-    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-        return int(tag[1:-1])
+    digits = tag[1:-1]
+    if (
+        len(tag) >= 3
+        and tag[0] == tag[-1] == '"'
+        and len(digits) <= _MAX_VERSION_DIGITS
+        and digits.isascii()
+        and digits.isdigit()
+    ):
+        version = int(digits)
+        if version <= MAX_VERSION:
+            return version
+        raise PreconditionFailed(f"The record's version does not match If-Match {tag}.")
     raise PreconditionFailed('If-Match must be a version ETag, e.g. "3" (weak tags never match).')
 
 

@@ -1,4 +1,9 @@
-"""Text PostgreSQL cannot store: the NUL character, refused at the edge with a 422.
+"""Text a handler must never see: a body that is not readable JSON, and the NUL character.
+
+JSON bodies are read by `JSONRequest.json`, the one reader every handler and hook
+uses: a body nested too deeply to read, or bytes that are not UTF-8, is a 400
+like any other malformed JSON (the JSON parser signals both with exceptions of
+its own, not with its decode error).
 
 JSON may carry `\\u0000` and a query string `%00`; PostgreSQL's text types
 refuse the character. Checked for every request before its handler runs, so the
@@ -11,27 +16,49 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qsl
 
-import msgspec
 from litestar import Request
+from litestar.exceptions import SerializationException
 
-from crm.errors import FieldError, ValidationFailed
+from crm.errors import BadRequest, FieldError, ValidationFailed
 
 MESSAGE = "must not contain the NUL character (U+0000)"
 
 
-def _nul_paths(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
+class JSONRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is either read or refused with a 400, never a 500."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise BadRequest("The JSON body is nested too deeply to be read.") from None
+        except UnicodeDecodeError:
+            raise BadRequest("The request body is not valid UTF-8.") from None
+
+
+def _nul_paths(value: Any) -> list[str]:
+    """The paths of the strings and keys holding a NUL, in document order.
+
+    Iterative: a body may be nested as deeply as the JSON reader allows.
+    """
     found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                found.append(child)
-            found += _nul_paths(item, child)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _nul_paths(item, f"{path}[{index}]")
+    pending: list[tuple[Any, str, bool]] = [(value, "", False)]
+    while pending:
+        item, path, bad_key = pending.pop()
+        if bad_key:
+            found.append(path)
+        if isinstance(item, str):
+            if "\x00" in item:
+                found.append(path or "body")
+        elif isinstance(item, dict):
+            children = [
+                (child, f"{path}.{key}" if path else str(key), "\x00" in str(key))
+                for key, child in item.items()
+            ]
+            pending.extend(reversed(children))
+        elif isinstance(item, list):
+            children = [(child, f"{path}[{index}]", False) for index, child in enumerate(item)]
+            pending.extend(reversed(children))
     return found
 
 
@@ -51,7 +78,7 @@ async def refuse_nul(request: Request[Any, Any, Any]) -> None:
         body = await request.body()
         if b"\\u0000" in body:
             # Malformed JSON is left to the handler, which answers 400 for it.
-            with contextlib.suppress(msgspec.DecodeError):
-                fields += _nul_paths(msgspec.json.decode(body), "")
+            with contextlib.suppress(SerializationException):
+                fields += _nul_paths(await request.json())
     if fields:
         raise ValidationFailed([FieldError(field, MESSAGE) for field in fields])

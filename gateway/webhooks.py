@@ -25,6 +25,19 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from crm.errors import InvalidSignature
 
 TOLERANCE_SECONDS = 300
+# Unix seconds are ASCII digits; ten of them last until the year 2286. Anything
+# longer or in another script (`int` reads Arabic-Indic or superscript digits, and
+# refuses over 4300 of them) is not a timestamp of ours.
+MAX_TIMESTAMP_DIGITS = 12
+
+
+def _unix_seconds(text: str | None) -> int | None:
+    """`text` as Unix seconds when it is 1 to 12 ASCII digits; else None."""
+    if text is None or not 0 < len(text) <= MAX_TIMESTAMP_DIGITS:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def verify(
@@ -56,9 +69,10 @@ def _verify_stripe(body: bytes, header: str, secrets: Sequence[str], now: float)
                 signatures.append(bytes.fromhex(value))
             except ValueError:
                 continue
-    if timestamp is None or not timestamp.isdigit() or not signatures:
+    seconds = _unix_seconds(timestamp)
+    if timestamp is None or seconds is None or not signatures:
         raise InvalidSignature("Stripe-Signature needs t=<unix seconds> and at least one v1.")
-    if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
+    if abs(now - seconds) > TOLERANCE_SECONDS:
         raise InvalidSignature("The signature's timestamp is outside the 300-second tolerance.")
     signed = timestamp.encode() + b"." + body
     for secret in secrets:
@@ -74,6 +88,13 @@ def _verify_standard(body: bytes, headers: Mapping[str, str], secrets: Sequence[
         name: headers.get(name, "")
         for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
     }
+    missing = [name for name, value in wanted.items() if not value]
+    if missing:
+        raise InvalidSignature(f"Standard Webhooks: missing {', '.join(missing)}.")
+    # The library reads the timestamp with `float`, which takes `1.7e9`, ` 17...`
+    # and other scripts' digits: the header is held to Unix seconds here first.
+    if _unix_seconds(wanted["webhook-timestamp"]) is None:
+        raise InvalidSignature("webhook-timestamp must be Unix seconds (ASCII digits).")
     for secret in secrets:
         try:
             webhook = Webhook(secret)

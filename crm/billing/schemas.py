@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+# The last second a timestamp can name (9999-12-31T23:59:59Z): an event claiming a
+# later (or a negative) `created` is not one we can read.
+LAST_UNIX_SECOND = 253_402_300_799
 
 
 class EventData(msgspec.Struct):
@@ -15,7 +19,7 @@ class Event(msgspec.Struct):
 
     id: str
     type: str
-    created: int
+    created: Annotated[int, msgspec.Meta(ge=0, le=LAST_UNIX_SECOND)]
     data: EventData
 
 

@@ -13,6 +13,16 @@ import unicodedata
 
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 8
+# PostgreSQL's longest lexeme, in bytes: `to_tsvector` leaves longer words out of
+# documents, and a `tsquery` holding one is an error.
+MAX_LEXEME_BYTES = 2047
+# `contacts.search_name` is varchar(401): two names of 200 characters and a space.
+# Folding can make text longer (`ß` -> `ss`, `ﬃ` -> `ffi`), so folded words are
+# cut to fit; a query's words are cut the same way, so exact matches still meet.
+MAX_FOLDED_CHARACTERS = 401
+# A lexeme no document holds (documents' words have no `_`; the tenant's lexeme has
+# its id after it): the query for a word too long to be in any document.
+_NO_DOCUMENT = "'_'"
 
 
 def fold(text: str) -> str:
@@ -22,8 +32,9 @@ def fold(text: str) -> str:
 
 
 def words(text: str | None) -> str:
-    """The folded words of `text`, space-separated (punctuation, `@` and `.` split words)."""
-    return " ".join(_WORD.findall(fold(text or "")))
+    """The folded words of `text`, space-separated (punctuation, `@` and `.` split words),
+    at most MAX_FOLDED_CHARACTERS long."""
+    return " ".join(_WORD.findall(fold(text or "")))[:MAX_FOLDED_CHARACTERS].rstrip()
 
 
 # The document: the three weighted parts, and the tenant's own lexeme (`_` and the
@@ -64,7 +75,14 @@ def to_tsquery(q: str) -> str | None:
         return None
     # A single character matches itself only: as a prefix it would match most of
     # a company, to rank nothing useful.
-    return " & ".join(f"'{word}':*" if len(word) > 1 else f"'{word}'" for word in found)
+    return " & ".join(
+        _NO_DOCUMENT
+        if len(word.encode()) > MAX_LEXEME_BYTES
+        else f"'{word}':*"
+        if len(word) > 1
+        else f"'{word}'"
+        for word in found
+    )
 
 
 def in_tenant(tsquery: str, company_id: str) -> str:

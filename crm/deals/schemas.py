@@ -5,18 +5,19 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from crm.schemas import Id, Input, Name
+from crm.schemas import END, Id, Input, Name
 
 Stage = Literal["lead", "qualified", "proposal", "negotiation", "won", "lost"]
 Amount = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d{1,15}(\.\d{1,4})?$",
+        # [0-9], not \d: Python's \d also matches other scripts' digits (`١٢٣`).
+        pattern=rf"^[0-9]{{1,15}}(\.[0-9]{{1,4}})?{END}",
         description='A decimal string in the currency\'s units, e.g. "1250.00"; never a float.',
     ),
 ]
 Currency = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. `EUR`.")
+    str, msgspec.Meta(pattern=rf"^[A-Z]{{3}}{END}", description="ISO 4217 code, e.g. `EUR`.")
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import Response, delete, get, patch, post
@@ -22,9 +21,11 @@ from gateway.responses import (
     Cursor,
     IfMatch,
     Limit,
+    TimestampQuery,
     created,
     expected_version,
     sort_parameter,
+    timestamp_query,
     with_etag,
 )
 
@@ -38,7 +39,7 @@ async def list_tasks(
     contact_id: FromQuery[str | None] = None,
     deal_id: FromQuery[str | None] = None,
     done: FromQuery[bool | None] = None,
-    due_before: FromQuery[datetime | None] = None,
+    due_before: TimestampQuery = None,
     sort: Sort = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -50,7 +51,7 @@ async def list_tasks(
         contact_id=contact_id,
         deal_id=deal_id,
         done=done,
-        due_before=due_before,
+        due_before=timestamp_query("due_before", due_before),
         sort=sort,
         limit=limit,
         cursor=cursor,

@@ -39,6 +39,11 @@ async def receive_payment_event(request: Request[Any, Any, State]) -> Receipt:
         event = _events.decode(body)
     except msgspec.DecodeError as exc:
         raise BadRequest(f"The event is not one we can read: {exc}") from None
+    except (RecursionError, UnicodeDecodeError):
+        # The JSON reader's own signals for a body nested too deeply or not UTF-8.
+        raise BadRequest(
+            "The event is not one we can read: not UTF-8 JSON of sane depth."
+        ) from None
     return await billing.apply_event(event)
 
 
