@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import msgspec
@@ -15,7 +14,8 @@ from crm.billing import service as billing
 from crm.billing.schemas import BillingEventPage
 from crm.companies.schemas import Company, CompanyBootstrap
 from crm.companies.service import bootstrap_company
-from crm.errors import NotFound, Unauthenticated
+from crm.errors import NotFound
+from gateway.credential import check_admin_token
 from gateway.responses import Cursor, Limit, problems
 from gateway.text_checks import refuse_nul
 from gateway.transaction import TransactionMiddleware
@@ -32,9 +32,9 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     if token is None:
         # An operator API with no token configured does not exist.
         raise NotFound("No such route.")
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip(), token):
-        raise Unauthenticated("The admin token is missing or wrong.")
+    gateway = request.app.state.gateway
+    address = gateway.client_address(request.scope)
+    await check_admin_token(token, gateway.limiter, request.scope, address)
     await refuse_nul(request)  # this hook replaces the app's, which would check it
 
 
@@ -43,7 +43,7 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     operation_id="adminCreateCompany",
     summary="Create a company",
     security=[{"adminToken": []}],
-    responses=problems(400, 401, 409, 413, 422),
+    responses=problems(400, 401, 409, 413, 422, 429),
 )
 async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     """Creates a company, its first owner and the owner's first API key (shown once)."""
@@ -56,7 +56,7 @@ async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     operation_id="adminListBillingEvents",
     summary="List payment events",
     security=[{"adminToken": []}],
-    responses=problems(400, 401, 422),
+    responses=problems(400, 401, 422, 429),
 )
 async def list_billing_events(
     company_id: FromQuery[str | None] = None, limit: Limit = 50, cursor: Cursor = None
