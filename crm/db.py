@@ -26,9 +26,9 @@ _current: ContextVar[asyncpg.Connection | None] = ContextVar("crm_connection", d
 # after this long is overloaded or cannot connect), a new connection, a statement.
 ACQUIRE_SECONDS = 2.0
 CONNECT_SECONDS = 2.0
-REQUEST_STATEMENT_SECONDS = 5.0
+REQUEST_STATEMENT_SECONDS = 3.0
 # Returning a connection whose server froze must not hold the request either.
-RELEASE_SECONDS = 1.0
+RELEASE_SECONDS = 0.5
 
 # Errors that mean "the database is not there right now", as opposed to a bug:
 # the network, the server shutting down or refusing connections (classes 08,

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.types import Receive, Scope, Send
+from litestar.types import Scope
 
 from crm.db import UNAVAILABLE_ERRORS
 from crm.errors import (
@@ -172,7 +172,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return problem_response(error, request.scope, headers=headers)
 
 
-async def send_problem(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+async def send_problem(scope: Any, receive: Any, send: Any, exc: Exception) -> None:
     """Answer `exc` as a problem from ASGI middleware (in front of the route handlers)."""
     error = translate_and_log(exc, scope)
     request: Request[Any, Any, Any] = Request(scope, receive)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from litestar import types
 
 from crm import db, events
 from crm.errors import PayloadTooLarge
@@ -135,10 +136,13 @@ async def run_in_transaction(
 class TransactionMiddleware:
     """The request transaction for routes outside `/v1` (operator API, webhooks)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: types.ASGIApp) -> None:
+        self.app: ASGIApp = app  # type: ignore[assignment]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: types.Scope, receive: types.Receive, send: types.Send) -> None:
+        await self._call(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Router, get, post
@@ -33,8 +33,8 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
         # An operator API with no token configured does not exist.
         raise NotFound("No such route.")
     gateway = request.app.state.gateway
-    address = gateway.client_address(request.scope)
-    await check_admin_token(token, gateway.limiter, request.scope, address)
+    address = gateway.client_address(cast(dict[str, Any], request.scope))
+    await check_admin_token(token, gateway.limiter, cast(dict[str, Any], request.scope), address)
     await refuse_nul(request)  # this hook replaces the app's, which would check it
 
 

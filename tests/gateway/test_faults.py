@@ -1,0 +1,270 @@
+"""Faults against real `crm serve` processes: slow bodies, a killed server, PostgreSQL away.
+
+Each test states what a client sees during the fault and how soon a retry
+succeeds after it. PostgreSQL is reached through `tests.faults.FaultProxy`
+where a test freezes or stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import ADMIN_TOKEN, SECRET_KEY
+from tests.factories import make_company
+from tests.faults import FaultProxy, fault_proxy
+from tests.servers import Server, clean_env, running_server
+
+pytestmark = pytest.mark.asyncio
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    return clean_env(
+        CRM_DATABASE_URL=database_url,
+        CRM_SECRET_KEY=SECRET_KEY,
+        CRM_ADMIN_TOKEN=ADMIN_TOKEN,
+        CRM_RATE_LIMIT_FREE="100000/minute",
+        CRM_AUTH_FAILURE_LIMIT="100000/minute",
+        **extra,
+    )
+
+
+def through(proxy: FaultProxy, url: str) -> str:
+    parts = urlsplit(url)
+    user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
+
+
+def target_of(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+# Slow bodies ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_pool_server(database_url: str) -> Iterator[Server]:
+    with running_server(server_env(database_url, CRM_DATABASE_POOL_SIZE="2")) as server:
+        yield server
+
+
+async def trickle(base: str, key: str, stop: asyncio.Event) -> None:
+    """A client that sends its headers, then one byte of its body now and then."""
+    parts = urlsplit(base)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    body = b'{"first_name": "Slow"}'
+    writer.write(
+        b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    try:
+        for byte in body[:-1]:
+            if stop.is_set():
+                break
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.3)
+    finally:
+        writer.close()
+
+
+async def test_clients_trickling_bodies_never_hold_up_other_tenants(
+    client: httpx.AsyncClient, small_pool_server: Server
+) -> None:
+    slow, other = await make_company(client), await make_company(client)
+    stop = asyncio.Event()
+    # Five times as many slow clients as the pool has connections.
+    tricklers = [
+        asyncio.create_task(trickle(small_pool_server.base, slow.owner.key, stop))
+        for _ in range(10)
+    ]
+    await asyncio.sleep(0.5)
+    statuses, slowest = [], 0.0
+    async with httpx.AsyncClient(base_url=small_pool_server.base, timeout=10) as http:
+        for i in range(20):
+            started = time.monotonic()
+            if i % 2:
+                response = await http.get("/v1/me", headers=other.owner.headers)
+            else:
+                response = await http.post(
+                    "/v1/contacts", json={"first_name": f"Fast{i}"}, headers=other.owner.headers
+                )
+            slowest = max(slowest, time.monotonic() - started)
+            statuses.append(response.status_code)
+    stop.set()
+    await asyncio.gather(*tricklers, return_exceptions=True)
+    assert statuses == [201, 200] * 10
+    assert slowest < 1.0
+
+
+# A server killed between claim and commit ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_servers(database_url: str) -> Iterator[tuple[Server, Server]]:
+    env = server_env(database_url)
+    with running_server(env) as first, running_server(env) as second:
+        yield first, second
+
+
+async def test_a_retry_after_a_kill_between_claim_and_commit_runs_at_once(
+    client: httpx.AsyncClient, database_url: str, two_servers: tuple[Server, Server]
+) -> None:
+    doomed, survivor = two_servers
+    tenant = await make_company(client)
+    made = await client.post(
+        "/v1/contacts", json={"first_name": "Kay"}, headers=tenant.owner.headers
+    )
+    contact = made.json()["id"]
+    headers = {**tenant.owner.headers, "Idempotency-Key": "rename-kay"}
+    rename = {"last_name": "Killed"}
+    blocker = await asyncpg.connect(database_url)
+    try:
+        # Hold the contact's row: the request claims its key, then waits on the row.
+        blocking = blocker.transaction()
+        await blocking.start()
+        await blocker.execute("SELECT 1 FROM contacts WHERE id = $1 FOR UPDATE", contact)
+        async with httpx.AsyncClient(timeout=10) as http:
+            first = asyncio.create_task(
+                http.patch(f"{doomed.base}/v1/contacts/{contact}", json=rename, headers=headers)
+            )
+            await asyncio.sleep(1.0)
+            duplicate = await http.patch(
+                f"{survivor.base}/v1/contacts/{contact}", json=rename, headers=headers
+            )
+            assert duplicate.status_code == 409
+            assert duplicate.json()["code"] == "conflict"
+            os.kill(doomed.pid, signal.SIGKILL)
+            with pytest.raises(httpx.TransportError):
+                await first
+            await blocking.rollback()
+            killed_at = time.monotonic()
+            retries = []
+            while True:
+                retry = await http.patch(
+                    f"{survivor.base}/v1/contacts/{contact}", json=rename, headers=headers
+                )
+                retries.append(retry.status_code)
+                if retry.status_code != 409 or time.monotonic() - killed_at > 10:
+                    break
+                await asyncio.sleep(0.1)
+            waited = time.monotonic() - killed_at
+    finally:
+        await blocker.close()
+    assert retry.status_code == 200, retries
+    assert retry.json()["last_name"] == "Killed"
+    assert retry.json()["version"] == 2  # applied once: the killed attempt left nothing
+    assert "idempotent-replayed" not in retry.headers
+    assert waited < 3.0
+    async with httpx.AsyncClient(timeout=10) as http:
+        replay = await http.patch(
+            f"{survivor.base}/v1/contacts/{contact}", json=rename, headers=headers
+        )
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == retry.json()
+
+
+# PostgreSQL away ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proxied_server(database_url: str) -> Iterator[tuple[Server, FaultProxy]]:
+    with fault_proxy(*target_of(database_url)) as proxy:
+        env = server_env(through(proxy, database_url))
+        with running_server(env) as server:
+            yield server, proxy
+
+
+async def _phase(http: httpx.AsyncClient, headers: dict[str, str], n: int) -> list[tuple[int, float]]:
+    """`n` requests (reads and writes in turn): each one's status and duration."""
+    seen = []
+    for i in range(n):
+        started = time.monotonic()
+        if i % 2:
+            response = await http.get("/v1/contacts", headers=headers)
+        else:
+            response = await http.post("/v1/contacts", json={"first_name": "F"}, headers=headers)
+        seen.append((response.status_code, time.monotonic() - started))
+        if response.status_code >= 500:
+            assert response.status_code == 503, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "service_unavailable"
+    return seen
+
+
+async def _until_served(http: httpx.AsyncClient, headers: dict[str, str]) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < 15:
+        response = await http.get("/v1/contacts", headers=headers)
+        if response.status_code == 200:
+            return time.monotonic() - started
+        assert response.status_code == 503
+        await asyncio.sleep(0.1)
+    raise AssertionError("not served again within 15 s")
+
+
+async def test_a_frozen_postgresql_costs_fast_503s_and_recovery_is_at_once(
+    client: httpx.AsyncClient, proxied_server: tuple[Server, FaultProxy]
+) -> None:
+    server, proxy = proxied_server
+    tenant = await make_company(client)
+    log_offset = server.log_size()
+    async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+        assert (await http.get("/v1/contacts", headers=tenant.owner.headers)).status_code == 200
+        proxy.freeze()
+        try:
+            frozen = await _phase(http, tenant.owner.headers, 4)
+            started = time.monotonic()
+            ready = await http.get("/health/ready")
+            ready_seconds = time.monotonic() - started
+        finally:
+            proxy.thaw()
+        # The same kept-alive connection carries the next request.
+        recovered = await _until_served(http, tenant.owner.headers)
+        after = await _phase(http, tenant.owner.headers, 4)
+    print("frozen", frozen, "ready", ready_seconds, "recovered", recovered)
+    assert {status for status, _ in frozen} == {503}
+    assert max(seconds for _, seconds in frozen) < 4.5
+    assert ready.status_code == 503
+    assert ready_seconds < 1.0
+    assert recovered < 3.0
+    assert [status for status, _ in after] == [201, 200, 201, 200]
+    assert server.errors_since(log_offset) == []
+
+
+async def test_a_stopped_postgresql_costs_fast_503s_and_recovery_is_at_once(
+    client: httpx.AsyncClient, proxied_server: tuple[Server, FaultProxy]
+) -> None:
+    server, proxy = proxied_server
+    tenant = await make_company(client)
+    log_offset = server.log_size()
+    async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+        assert (await http.get("/v1/contacts", headers=tenant.owner.headers)).status_code == 200
+        proxy.stop()
+        try:
+            stopped = await _phase(http, tenant.owner.headers, 6)
+            started = time.monotonic()
+            ready = await http.get("/health/ready")
+            ready_seconds = time.monotonic() - started
+        finally:
+            proxy.start()
+        recovered = await _until_served(http, tenant.owner.headers)
+        after = await _phase(http, tenant.owner.headers, 4)
+    print("stopped", stopped, "ready", ready_seconds, "recovered", recovered)
+    assert {status for status, _ in stopped} == {503}
+    assert max(seconds for _, seconds in stopped) < 3.0
+    assert ready.status_code == 503
+    assert ready_seconds < 1.0
+    assert recovered < 3.0
+    assert [status for status, _ in after] == [201, 200, 201, 200]
+    assert server.errors_since(log_offset) == []
