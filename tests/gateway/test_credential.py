@@ -16,6 +16,7 @@ from gateway.credential import client_address
 from tests.conftest import ADMIN_TOKEN, SECRET_KEY, serve
 from tests.factories import make_agent, make_company
 
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -103,8 +104,7 @@ async def test_a_valid_key_never_seen_before_is_served_from_an_address_over_the_
 async def test_admin_token_failures_are_limited_per_address(strict: httpx.AsyncClient) -> None:
     wrong = {"Authorization": "Bearer " + "w" * 40}
     statuses = [
-        (await strict.get("/admin/v1/billing-events", headers=wrong)).status_code
-        for _ in range(5)
+        (await strict.get("/admin/v1/billing-events", headers=wrong)).status_code for _ in range(5)
     ]
     assert statuses == [401, 401, 401, 429, 429]
     limited = await strict.get("/admin/v1/billing-events", headers=wrong)

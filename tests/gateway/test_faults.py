@@ -60,7 +60,7 @@ def small_pool_server(database_url: str) -> Iterator[Server]:
 async def trickle(base: str, key: str, stop: asyncio.Event) -> None:
     """A client that sends its headers, then one byte of its body now and then."""
     parts = urlsplit(base)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    _, writer = await asyncio.open_connection(parts.hostname, parts.port)
     body = b'{"first_name": "Slow"}'
     writer.write(
         b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -185,7 +185,9 @@ def proxied_server(database_url: str) -> Iterator[tuple[Server, FaultProxy]]:
             yield server, proxy
 
 
-async def _phase(http: httpx.AsyncClient, headers: dict[str, str], n: int) -> list[tuple[int, float]]:
+async def _phase(
+    http: httpx.AsyncClient, headers: dict[str, str], n: int
+) -> list[tuple[int, float]]:
     """`n` requests (reads and writes in turn): each one's status and duration."""
     seen = []
     for i in range(n):

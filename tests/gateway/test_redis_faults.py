@@ -49,7 +49,9 @@ def settings_with(database_url: str, storage: str) -> Settings:
     )
 
 
-async def timed_get(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> tuple[int, float]:
+async def timed_get(
+    http: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> tuple[int, float]:
     started = time.monotonic()
     response = await http.get(path, headers=headers)
     return response.status_code, time.monotonic() - started
