@@ -7,6 +7,7 @@ from typing import Any, cast
 import msgspec
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from crm.agents.schemas import Agent
@@ -16,9 +17,21 @@ from crm.companies.schemas import Company, CompanyBootstrap
 from crm.companies.service import bootstrap_company
 from crm.errors import NotFound
 from gateway.credential import check_admin_token
-from gateway.responses import Cursor, Limit, problems
+from gateway.problems import MEDIA_TYPE
+from gateway.responses import Cursor, Limit, Problem, problems
 from gateway.text_checks import refuse_nul
 from gateway.transaction import TransactionMiddleware
+
+
+# Failed admin authentications are limited per address, as API keys' are.
+TOO_MANY_FAILURES = {
+    429: ResponseSpec(
+        data_container=Problem,
+        description="Too many failed authentications from this address (`rate_limited`)",
+        media_type=MEDIA_TYPE,
+        generate_examples=False,
+    )
+}
 
 
 class BootstrapResult(msgspec.Struct):
@@ -43,7 +56,7 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     operation_id="adminCreateCompany",
     summary="Create a company",
     security=[{"adminToken": []}],
-    responses=problems(400, 401, 409, 413, 422, 429),
+    responses={**problems(400, 401, 409, 413, 422), **TOO_MANY_FAILURES},
 )
 async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     """Creates a company, its first owner and the owner's first API key (shown once)."""
@@ -56,7 +69,7 @@ async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     operation_id="adminListBillingEvents",
     summary="List payment events",
     security=[{"adminToken": []}],
-    responses=problems(400, 401, 422, 429),
+    responses={**problems(400, 401, 422), **TOO_MANY_FAILURES},
 )
 async def list_billing_events(
     company_id: FromQuery[str | None] = None, limit: Limit = 50, cursor: Cursor = None
