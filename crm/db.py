@@ -29,6 +29,8 @@ CONNECT_SECONDS = 2.0
 REQUEST_STATEMENT_SECONDS = 3.0
 # Returning a connection whose server froze must not hold the request either.
 RELEASE_SECONDS = 0.5
+# Closing the pool at shutdown waits this long for connections to finish.
+CLOSE_SECONDS = 5.0
 
 # Errors that mean "the database is not there right now", as opposed to a bug:
 # the network, the server shutting down or refusing connections (classes 08,
@@ -88,10 +90,14 @@ async def open_pool(dsn: str, *, size: int = 10, statement_seconds: float = 30.0
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close the pool: gracefully when the server answers, at once when it does not."""
     global _pool
     if _pool is pool:
         _pool = None
-    await pool.close()
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+    except (Exception, asyncio.CancelledError):
+        pool.terminate()
 
 
 def pool() -> asyncpg.Pool:

@@ -22,7 +22,6 @@ from gateway.responses import Cursor, Limit, Problem, problems
 from gateway.text_checks import refuse_nul
 from gateway.transaction import TransactionMiddleware
 
-
 # Failed admin authentications are limited per address, as API keys' are.
 TOO_MANY_FAILURES = {
     429: ResponseSpec(
