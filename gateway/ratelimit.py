@@ -101,6 +101,33 @@ class RateLimiter:
         """True while the shared store is away and limits are counted per process."""
         return self._retry_at is not None
 
+    def _lost(self, exc: BaseException) -> None:
+        if self._retry_at is None:
+            log.warning(
+                "rate-limit storage unreachable (%s); counting per process until it returns",
+                exc.__class__.__name__,
+            )
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+
+    def _found(self) -> None:
+        if self._retry_at is not None:
+            log.warning("rate-limit storage reachable again; limits are shared again")
+            self._retry_at = None
+
+    async def probe(self) -> bool:
+        """Ask the shared store whether it answers (for readiness); True when it does."""
+        if self._shared is None:
+            return True
+        try:
+            async with asyncio.timeout(REDIS_SECONDS * 2):
+                if not await self._shared.storage.check():
+                    raise ConnectionError("no answer to PING")
+        except Exception as exc:
+            self._lost(exc)
+            return False
+        self._found()
+        return True
+
     async def _decide(self, item: RateLimitItem, policy: str, ident: str, hit: bool) -> Decision:
         shared = self._shared
         if shared is not None and (self._retry_at is None or time.monotonic() >= self._retry_at):
@@ -111,17 +138,9 @@ class RateLimiter:
                     )
                     stats = await shared.get_window_stats(item, ident)
             except Exception as exc:  # away, frozen or refusing: count here meanwhile
-                if self._retry_at is None:
-                    log.warning(
-                        "rate-limit storage unreachable (%s); counting per process until it "
-                        "returns",
-                        exc.__class__.__name__,
-                    )
-                self._retry_at = time.monotonic() + RETRY_SECONDS
+                self._lost(exc)
             else:
-                if self._retry_at is not None:
-                    log.warning("rate-limit storage reachable again; limits are shared again")
-                    self._retry_at = None
+                self._found()
                 return self._decision(item, policy, allowed, stats.remaining, stats.reset_time)
         local = self._local
         allowed = local.hit(item, ident) if hit else local.test(item, ident)

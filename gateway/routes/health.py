@@ -51,7 +51,7 @@ async def ready(state: State) -> Response[Health]:
             Health(status="unavailable", detail=f"{len(pending)} migration(s) pending"),
             status_code=503,
         )
-    if state.gateway.limiter.degraded:
+    if not await state.gateway.limiter.probe():
         return Response(
             Health(
                 status="degraded",

@@ -97,6 +97,27 @@ async def test_a_frozen_redis_is_bypassed_quickly_reported_once_and_recovered_fr
     assert after.json() == {"status": "ok", "detail": None}
 
 
+async def test_readiness_finds_a_frozen_redis_without_any_request(
+    database_url: str, redis_proxy: FaultProxy
+) -> None:
+    storage = f"redis://127.0.0.1:{redis_proxy.port}/0"
+    app = create_app(settings_with(database_url, storage))
+    async with serve(app) as http:
+        assert (await http.get("/health/ready")).json()["status"] == "ok"
+        redis_proxy.freeze()
+        try:
+            started = time.monotonic()
+            ready = await http.get("/health/ready")
+            seconds = time.monotonic() - started
+        finally:
+            redis_proxy.thaw()
+        again = await http.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
+    assert seconds < 1.0
+    assert again.json() == {"status": "ok", "detail": None}
+
+
 async def test_a_stopped_redis_fails_open_under_per_process_limits(
     database_url: str, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
