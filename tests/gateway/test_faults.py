@@ -316,29 +316,3 @@ async def test_a_stopped_postgresql_costs_fast_503s_and_recovery_is_at_once(
     assert run["recovered"] < 3.0  # type: ignore[operator]
     assert run["after"] == [201, 200, 201, 200]
     assert server.errors_since(log_offset) == []
-
-
-# What the HTTP parser answers itself ---------------------------------------------
-
-
-async def test_a_request_the_http_parser_refuses_gets_uvicorns_plain_400(
-    small_pool_server: Server,
-) -> None:
-    # The parser refuses the request before the app is called, so the answer is
-    # the server's own: documented for clients, pinned here so the docs stay true.
-    parts = urlsplit(small_pool_server.base)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    writer.write(b"GET /v1/me HTTP/1.1\r\nHost: x\r\nBad Header: yes\r\n\r\n")
-    await writer.drain()
-    answer = await asyncio.wait_for(reader.read(), timeout=5)
-    writer.close()
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    assert lines[0] == "HTTP/1.1 400 Bad Request"
-    assert sorted(line for line in lines[1:] if not line.startswith("date: ")) == [
-        "connection: close",
-        "content-length: 30",
-        "content-type: text/plain; charset=utf-8",
-    ]
-    assert len(lines) == 5  # the four above and `date`: no X-Request-Id
-    assert body == b"Invalid HTTP request received."
