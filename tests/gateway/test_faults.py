@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -185,17 +186,30 @@ def proxied_server(database_url: str) -> Iterator[tuple[Server, FaultProxy]]:
             yield server, proxy
 
 
+async def _write(http: httpx.AsyncClient, headers: dict[str, str], name: str) -> httpx.Response:
+    """Create a contact named `name`, with `name` as the idempotency key too."""
+    return await http.post(
+        "/v1/contacts", json={"first_name": name}, headers={**headers, "Idempotency-Key": name}
+    )
+
+
 async def _phase(
-    http: httpx.AsyncClient, headers: dict[str, str], n: int
+    http: httpx.AsyncClient, headers: dict[str, str], n: int, writes: list[str] | None = None
 ) -> list[tuple[int, float]]:
-    """`n` requests (reads and writes in turn): each one's status and duration."""
+    """`n` requests (reads and writes in turn): each one's status and duration.
+
+    The names written are added to `writes`.
+    """
     seen = []
     for i in range(n):
         started = time.monotonic()
         if i % 2:
             response = await http.get("/v1/contacts", headers=headers)
         else:
-            response = await http.post("/v1/contacts", json={"first_name": "F"}, headers=headers)
+            name = f"Fault-{secrets.token_hex(6)}"
+            response = await _write(http, headers, name)
+            if writes is not None:
+                writes.append(name)
         seen.append((response.status_code, time.monotonic() - started))
         if response.status_code >= 500:
             assert response.status_code == 503, response.text
@@ -254,10 +268,11 @@ async def _fault_run(
     """Requests before, during and after a fault; what each phase saw."""
     async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
         assert (await http.get("/v1/contacts", headers=headers)).status_code == 200
+        writes: list[str] = []
         begin()
         ended = False
         try:
-            during = await _phase(http, headers, n)
+            during = await _phase(http, headers, n, writes)
             # A connection opened during the fault and kept alive through its end.
             async with KeptAlive(server.base) as kept:
                 kept_during = await kept.get("/v1/contacts", headers)
@@ -270,8 +285,12 @@ async def _fault_run(
         finally:
             if not ended:
                 end()
+        # Each write refused during the fault, retried with its key: runs now, once.
+        retried = [await _write(http, headers, name) for name in writes]
         after = await _phase(http, headers, 4)
     return {
+        "retried": [(r.status_code, r.headers.get("idempotent-replayed")) for r in retried],
+        "written": writes,
         "during": during,
         "kept_during": kept_during,
         "ready": ready,
@@ -281,8 +300,19 @@ async def _fault_run(
     }
 
 
+async def _count_each(database_url: str, names: object) -> list[int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return [
+            await conn.fetchval("SELECT count(*) FROM contacts WHERE first_name = $1", name)
+            for name in names  # type: ignore[attr-defined]
+        ]
+    finally:
+        await conn.close()
+
+
 async def test_a_frozen_postgresql_costs_fast_503s_and_recovery_is_at_once(
-    client: httpx.AsyncClient, proxied_server: tuple[Server, FaultProxy]
+    client: httpx.AsyncClient, database_url: str, proxied_server: tuple[Server, FaultProxy]
 ) -> None:
     server, proxy = proxied_server
     tenant = await make_company(client)
@@ -297,11 +327,13 @@ async def test_a_frozen_postgresql_costs_fast_503s_and_recovery_is_at_once(
     assert run["ready_seconds"] < 1.0  # type: ignore[operator]
     assert run["recovered"] < 3.0  # type: ignore[operator]
     assert run["after"] == [201, 200, 201, 200]
+    assert run["retried"] == [(201, None)] * len(run["written"])  # type: ignore[arg-type]
+    assert await _count_each(database_url, run["written"]) == [1] * len(run["written"])  # type: ignore[arg-type]
     assert server.errors_since(log_offset) == []
 
 
 async def test_a_stopped_postgresql_costs_fast_503s_and_recovery_is_at_once(
-    client: httpx.AsyncClient, proxied_server: tuple[Server, FaultProxy]
+    client: httpx.AsyncClient, database_url: str, proxied_server: tuple[Server, FaultProxy]
 ) -> None:
     server, proxy = proxied_server
     tenant = await make_company(client)
@@ -315,4 +347,6 @@ async def test_a_stopped_postgresql_costs_fast_503s_and_recovery_is_at_once(
     assert run["ready_seconds"] < 1.0  # type: ignore[operator]
     assert run["recovered"] < 3.0  # type: ignore[operator]
     assert run["after"] == [201, 200, 201, 200]
+    assert run["retried"] == [(201, None)] * len(run["written"])  # type: ignore[arg-type]
+    assert await _count_each(database_url, run["written"]) == [1] * len(run["written"])  # type: ignore[arg-type]
     assert server.errors_since(log_offset) == []
