@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import msgspec
 from litestar import get
@@ -10,10 +11,27 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
+from crm import db
 from crm.migrations import pending_ids
 
 # A readiness probe gets its answer within a second, whatever the database does.
 READY_SECONDS = 0.8
+# Checks still running when their probe has answered: they finish (bounded by the
+# pool's own timeouts) so a slow first connection still warms the pool.
+_running: set[asyncio.Task[object]] = set()
+
+
+def _in_background(coroutine: Any) -> asyncio.Task[Any]:
+    task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
+
+
+async def _pending_migrations(pool: Any) -> list[str]:
+    async with db.acquired(pool) as conn:
+        return await pending_ids(conn)
 
 
 class Health(msgspec.Struct):
@@ -39,19 +57,21 @@ async def ready(state: State) -> Response[Health]:
     within a second. A rate-limit store (Redis) that is away does not make the server
     unready (limits are then counted per process): the answer is 200 with
     `"status": "degraded"` and a `detail` saying so."""
-    try:
-        async with asyncio.timeout(READY_SECONDS), state.pool.acquire() as conn:
-            pending = await pending_ids(conn)
-    except Exception:  # any failure to reach the database in time means "not ready"
+    database = _in_background(_pending_migrations(state.pool))
+    storage = _in_background(state.gateway.limiter.probe())
+    await asyncio.wait({database, storage}, timeout=READY_SECONDS)
+    if not database.done() or database.cancelled() or database.exception() is not None:
+        # Unreachable, or no answer in time: "not ready".
         return Response(
             Health(status="unavailable", detail="database unreachable"), status_code=503
         )
+    pending = database.result()
     if pending:
         return Response(
             Health(status="unavailable", detail=f"{len(pending)} migration(s) pending"),
             status_code=503,
         )
-    if not await state.gateway.limiter.probe():
+    if not storage.done() or not storage.result():
         return Response(
             Health(
                 status="degraded",
