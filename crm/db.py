@@ -82,7 +82,14 @@ async def open_pool(dsn: str, *, size: int = 10, statement_seconds: float = 30.0
         reset=keep_session,
         timeout=CONNECT_SECONDS,
         command_timeout=statement_seconds,
-        server_settings={"application_name": "crm", "timezone": "UTC"},
+        server_settings={
+            "application_name": "crm",
+            "timezone": "UTC",
+            # A server process that dies mid-request (a crash, a kill) is noticed by
+            # PostgreSQL within a second even while its statement waits on a lock,
+            # so its transaction, and the idempotency key it holds, end at once.
+            "client_connection_check_interval": "1000",
+        },
     )
     if _pool is None:
         _pool = pool

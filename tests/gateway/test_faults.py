@@ -146,8 +146,18 @@ async def test_a_retry_after_a_kill_between_claim_and_commit_runs_at_once(
             assert duplicate.status_code == 409
             assert duplicate.json()["code"] == "conflict"
             os.kill(doomed.pid, signal.SIGKILL)
+            killed_at = time.monotonic()
             with pytest.raises(httpx.TransportError):
                 await first
+            # PostgreSQL notices the dead client although its statement still waits
+            # on the row: the transaction, and the key's lock with it, end.
+            while await blocker.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ):
+                assert time.monotonic() - killed_at < 5, "the killed request's lock stayed"
+                await asyncio.sleep(0.05)
+            released = time.monotonic() - killed_at
             await blocking.rollback()
             killed_at = time.monotonic()
             retries = []
@@ -167,6 +177,7 @@ async def test_a_retry_after_a_kill_between_claim_and_commit_runs_at_once(
     assert retry.json()["version"] == 2  # applied once: the killed attempt left nothing
     assert "idempotent-replayed" not in retry.headers
     assert waited < 3.0
+    assert released < 2.5
     async with httpx.AsyncClient(timeout=10) as http:
         replay = await http.patch(
             f"{survivor.base}/v1/contacts/{contact}", json=rename, headers=headers

@@ -107,7 +107,8 @@ async def test_headers_that_never_finish_are_a_408_problem(bounded_server: int) 
     started = time.monotonic()
     answer = await exchange(bounded_server, b"GET /v1/me HTTP/1.1\r\nHost: x\r\n")
     assert_problem(*answer, 408, "request_timeout")
-    assert HEAD_SECONDS <= time.monotonic() - started < HEAD_SECONDS + 1
+    # The timer may fire within a clock tick of its time.
+    assert HEAD_SECONDS - 0.05 <= time.monotonic() - started < HEAD_SECONDS + 1
 
 
 async def test_a_connection_that_sends_nothing_is_closed(bounded_server: int) -> None:
