@@ -15,9 +15,9 @@ import signal
 import socket
 
 from cli.common import database, fail, migrate
-from cli.http import KEEP_ALIVE_TIMEOUT, MAX_HEAD_BYTES, BoundedHttpToolsProtocol
 from crm.errors import ConfigError
 from crm.settings import Settings
+from gateway.server import MAX_HEAD_BYTES, HttpProtocol
 
 # Each option stands for its setting, and is checked by the setting's own parser.
 OPTIONS = {"host": "CRM_HOST", "port": "CRM_PORT", "workers": "CRM_WORKERS"}
@@ -130,11 +130,12 @@ def run(settings: Settings, listener: socket.socket) -> None:
         factory=True,
         workers=settings.workers,
         loop="uvloop",
-        http=BoundedHttpToolsProtocol,
+        http=HttpProtocol,
         log_level="warning",
         access_log=False,
         server_header=False,
-        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        # An idle kept-alive connection is closed after 5 s (uvicorn's default, kept deliberately).
+        timeout_keep_alive=5,
         # Used should the protocol ever be h11; the httptools one bounds its head itself.
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise:

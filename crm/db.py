@@ -7,6 +7,8 @@ opens `transaction()`, the services below it reach the same connection through
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -18,15 +20,31 @@ from crm.errors import Conflict, ServiceUnavailable
 _pool: asyncpg.Pool | None = None
 _current: ContextVar[asyncpg.Connection | None] = ContextVar("crm_connection", default=None)
 
-# Errors that mean "the database is not there right now", as opposed to a bug.
+# How long a request waits for the database, each bound chosen so that a frozen
+# or vanished PostgreSQL costs a client a few seconds and a 503, never a hang:
+# a free pooled connection (they are held for milliseconds; a pool still empty
+# after this long is overloaded or cannot connect), a new connection, a statement.
+ACQUIRE_SECONDS = 2.0
+CONNECT_SECONDS = 2.0
+REQUEST_STATEMENT_SECONDS = 3.0
+# Returning a connection whose server froze must not hold the request either.
+RELEASE_SECONDS = 0.5
+# Closing the pool at shutdown waits this long for connections to finish.
+CLOSE_SECONDS = 5.0
+
+# Errors that mean "the database is not there right now", as opposed to a bug:
+# the network, the server shutting down or refusing connections (classes 08,
+# 53 and 57 of SQLSTATE, which include a cancelled statement), a timeout, and
+# asyncpg's own errors about a connection that broke under it (an
+# InternalClientError is what a query sees while the server shuts down).
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InterfaceError,
-    asyncpg.AdminShutdownError,
-    asyncpg.TooManyConnectionsError,
     TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 
 
@@ -46,8 +64,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
 
 
-async def open_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
-    """Open a pool; the first one opened becomes the process's default."""
+async def open_pool(dsn: str, *, size: int = 10, statement_seconds: float = 30.0) -> asyncpg.Pool:
+    """Open a pool; the first one opened becomes the process's default.
+
+    `statement_seconds` bounds every statement on the client side, so a frozen
+    server cannot hold a caller longer (the server serves requests with
+    `REQUEST_STATEMENT_SECONDS`; commands and benchmarks keep a longer bound).
+    """
     global _pool
     # min_size=0: the process starts (and answers 503) while the database is
     # away, and reconnects by itself when it returns.
@@ -57,8 +80,16 @@ async def open_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
         max_size=size,
         init=_init_connection,
         reset=keep_session,
-        command_timeout=30,
-        server_settings={"application_name": "crm", "timezone": "UTC"},
+        timeout=CONNECT_SECONDS,
+        command_timeout=statement_seconds,
+        server_settings={
+            "application_name": "crm",
+            "timezone": "UTC",
+            # A server process that dies mid-request (a crash, a kill) is noticed by
+            # PostgreSQL within a second even while its statement waits on a lock,
+            # so its transaction, and the idempotency key it holds, end at once.
+            "client_connection_check_interval": "1000",
+        },
     )
     if _pool is None:
         _pool = pool
@@ -66,10 +97,14 @@ async def open_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close the pool: gracefully when the server answers, at once when it does not."""
     global _pool
     if _pool is pool:
         _pool = None
-    await pool.close()
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+    except (Exception, asyncio.CancelledError):
+        pool.terminate()
 
 
 def pool() -> asyncpg.Pool:
@@ -110,6 +145,30 @@ class Transaction:
 
 
 @asynccontextmanager
+async def acquired(on: asyncpg.Pool | None = None) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for the time of a request: 503 when none comes quickly.
+
+    Giving it back never fails the request: a connection that broke (or whose
+    server froze) is terminated instead, and the pool opens a fresh one later.
+    """
+    source = on or pool()
+    try:
+        conn = await source.acquire(timeout=ACQUIRE_SECONDS)
+    except UNAVAILABLE_ERRORS as exc:
+        raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
+    try:
+        yield conn
+    finally:
+        try:
+            await source.release(conn, timeout=RELEASE_SECONDS)
+        except (Exception, asyncio.CancelledError):
+            with contextlib.suppress(Exception):
+                conn.terminate()
+            with contextlib.suppress(Exception):
+                await source.release(conn)
+
+
+@asynccontextmanager
 async def transaction(on: asyncpg.Pool | None = None) -> AsyncIterator[Transaction]:
     """Open the one transaction of a request; commit on success, roll back on error.
 
@@ -121,28 +180,24 @@ async def transaction(on: asyncpg.Pool | None = None) -> AsyncIterator[Transacti
     if outer is not None:
         yield Transaction(outer)
         return
-    try:
-        source = on or pool()
-        conn = await source.acquire(timeout=10)
-    except UNAVAILABLE_ERRORS as exc:
-        raise ServiceUnavailable("The database is unavailable; try again shortly.") from exc
-    token = _current.set(conn)
-    handle = Transaction(conn)
-    try:
-        tx = conn.transaction()
-        await tx.start()
+    async with acquired(on) as conn:
+        token = _current.set(conn)
+        handle = Transaction(conn)
         try:
-            yield handle
-        except BaseException:
-            await tx.rollback()
-            raise
-        if handle._rollback:
-            await tx.rollback()
-        else:
-            await tx.commit()
-    finally:
-        _current.reset(token)
-        await source.release(conn)
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                yield handle
+            except BaseException:
+                with contextlib.suppress(*UNAVAILABLE_ERRORS):
+                    await tx.rollback()
+                raise
+            if handle._rollback:
+                await tx.rollback()
+            else:
+                await tx.commit()
+        finally:
+            _current.reset(token)
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ generates the secret once and keeps it under `CRM_DATA_DIR`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -19,6 +20,7 @@ from crm.errors import ConfigError
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*$")
 _WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 SECRET_KEY_MIN_LENGTH = 32
+ADMIN_TOKEN_MIN_LENGTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,11 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    # Bearer token of the operator API (`/admin`). Unset: every `/admin` route is 404.
+    # Addresses or CIDR networks of the reverse proxies whose `X-Forwarded-For` is
+    # believed. Empty (the default): the client address is the socket's peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # Bearer token of the operator API (`/admin`), at least 32 characters.
+    # Unset: every `/admin` route is 404.
     admin_token: str | None = None
     # Payment webhook secrets; any one matching is enough (rotation). Empty: route is 404.
     payment_webhook_secrets: tuple[str, ...] = ()
@@ -103,6 +109,13 @@ class Settings:
             raise ConfigError(
                 f"CRM_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters long"
             )
+        admin_token = text("CRM_ADMIN_TOKEN")
+        if admin_token is not None and len(admin_token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ConfigError(
+                f"CRM_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH} characters long "
+                f"(it has {len(admin_token)}); generate one with "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         webhook_secrets = tuple(
             part.strip()
             for part in (text("CRM_PAYMENT_WEBHOOK_SECRETS") or "").split(",")
@@ -114,7 +127,8 @@ class Settings:
             host=text("CRM_HOST") or defaults.host,
             port=integer("CRM_PORT", defaults.port, 0, 65535),
             workers=integer("CRM_WORKERS", defaults.workers, 1, 256),
-            admin_token=text("CRM_ADMIN_TOKEN"),
+            trusted_proxies=_networks("CRM_TRUSTED_PROXIES", text("CRM_TRUSTED_PROXIES")),
+            admin_token=admin_token,
             payment_webhook_secrets=webhook_secrets,
             rate_limit_free=rate("CRM_RATE_LIMIT_FREE", defaults.rate_limit_free),
             rate_limit_pro=rate("CRM_RATE_LIMIT_PRO", defaults.rate_limit_pro),
@@ -124,6 +138,10 @@ class Settings:
             secret_key=secret_key,
             database_pool_size=integer("CRM_DATABASE_POOL_SIZE", 10, 1, 1000),
         )
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` as networks (a lone address is a network of one)."""
+        return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
 
     def with_secret_key(self) -> Settings:
         """The settings with a secret key: the configured one, or the embedded mode's own.
@@ -150,3 +168,19 @@ class Settings:
         if len(key) < SECRET_KEY_MIN_LENGTH:
             raise ConfigError(f"the secret key kept in {path} is too short; delete it to renew")
         return replace(self, secret_key=key)
+
+
+def _networks(name: str, raw: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, each checked; empty for none."""
+    found = []
+    for part in (raw or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must list IP addresses or CIDR networks separated by commas, got {part!r}"
+            ) from None
+    return tuple(found)

@@ -24,13 +24,14 @@ from crm.idempotency import service as idempotency
 from crm.settings import Settings
 from gateway.keys import KeyCache
 from gateway.openapi import refine
-from gateway.pipeline import MAX_BODY_BYTES, Gateway
+from gateway.pipeline import Gateway
 from gateway.problems import handle_exception
 from gateway.ratelimit import RateLimiter
 from gateway.request_id import add_request_id
 from gateway.routes import admin, health, reference, v1, webhooks
 from gateway.routing import answer_options_with_every_method
 from gateway.text_checks import JSONRequest, refuse_nul
+from gateway.transaction import MAX_BODY_BYTES
 
 log = logging.getLogger("gateway")
 
@@ -98,7 +99,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await db.open_pool(database_url, size=settings.database_pool_size)
+        pool = await db.open_pool(
+            database_url,
+            size=settings.database_pool_size,
+            statement_seconds=db.REQUEST_STATEMENT_SECONDS,
+        )
         keys = KeyCache(pool, database_url)
         app.state.pool = pool
         app.state.gateway = Gateway(

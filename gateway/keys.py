@@ -3,7 +3,7 @@
 A request presents a key; the cache answers from memory when it holds that
 key's credential, so the hot path costs an HMAC and no database round trip.
 Correctness rests on one rule: **the cache is used only while this process is
-listening** to `crm.events.AUTH_CHANNEL`. Every revocation, role, team or
+listening** to `crm.auth_changes.AUTH_CHANNEL`. Every revocation, role, team or
 activity change of an agent and every company change sends a notification in
 its transaction; the listener drops the matching entries. If the listening
 connection is lost, the cache is emptied and bypassed until it is back, so a
@@ -38,6 +38,7 @@ ENTRY_SECONDS = 300.0  # an upper bound on any entry's life, belt and braces
 FLUSH_SECONDS = 30.0
 RECONNECT_SECONDS = 1.0
 ECHO_SECONDS = 1.0
+PING_SECONDS = 2.0
 MAX_HEARD = 10_000
 
 
@@ -194,7 +195,7 @@ class KeyCache:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=5)
+                conn = await asyncpg.connect(self._dsn, timeout=PING_SECONDS)
                 conn.add_termination_listener(self._on_termination)
                 await conn.add_listener(AUTH_CHANNEL, self._on_notification)
                 self._connection = conn
@@ -205,7 +206,7 @@ class KeyCache:
                 while not conn.is_closed():
                     await asyncio.sleep(RECONNECT_SECONDS)
                     # An idle socket can die silently; a ping finds out.
-                    await conn.execute("SELECT 1")
+                    await conn.execute("SELECT 1", timeout=PING_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is away: retry, cache bypassed meanwhile

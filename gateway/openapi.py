@@ -166,7 +166,9 @@ def refine(
     if unmounted:
         if config is None:
             raise ValueError("documenting unmounted routers needs the app's OpenAPI config")
-        shadow = Litestar(route_handlers=list(unmounted), openapi_config=config())
+        shadow = Litestar(
+            route_handlers=list(unmounted), openapi_config=config(), logging_config=None
+        )
         _merge(document, shadow.openapi_schema)
         declared.update(_declared(shadow))
     components = (document.components or Components()).schemas or {}

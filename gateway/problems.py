@@ -3,7 +3,9 @@
 `crm` errors carry their status, code and title; framework errors (unknown
 route, wrong method, malformed JSON, schema violations, oversized bodies) are
 translated into the same shape. Anything else is a bug: logged with the request
-id, answered 500 without internals.
+id, answered 500 without internals. `problem_response` is the one renderer:
+Litestar's exception handlers return it, and the middlewares in front of the
+handlers (`gateway.pipeline`, `gateway.transaction`) send it with `send_problem`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import Scope
 
 from crm.db import UNAVAILABLE_ERRORS
 from crm.errors import (
@@ -45,6 +48,10 @@ class InternalError(CRMError):
     status, code, title = 500, "internal_error", "Internal error"
 
 
+class RequestTimeout(CRMError):
+    status, code, title = 408, "request_timeout", "Request timeout"
+
+
 def problem_body(error: CRMError, rid: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": TYPE_BASE + error.code.replace("_", "-"),
@@ -59,13 +66,16 @@ def problem_body(error: CRMError, rid: str) -> dict[str, Any]:
 
 
 def problem_response(
-    error: CRMError, request: Request[Any, Any, Any], headers: dict[str, str] | None = None
+    error: CRMError, scope: Scope, headers: dict[str, str] | None = None
 ) -> Response[dict[str, Any]]:
+    """The problem+json response of `error`: the only place a problem is rendered."""
     headers = dict(headers or {})
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, ServiceUnavailable):
+        headers["Retry-After"] = "1"
     return Response(
-        problem_body(error, request_id(request.scope)),
+        problem_body(error, request_id(scope)),
         status_code=error.status,
         media_type=MEDIA_TYPE,
         headers=headers,
@@ -141,15 +151,30 @@ def translate(exc: Exception) -> CRMError:
     return InternalError("An unexpected error occurred; it has been logged.")
 
 
-def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def translate_and_log(exc: Exception, scope: Scope) -> CRMError:
+    """`translate`, logging what is a bug (a 5xx other than the database being away)."""
     error = translate(exc)
     if error.status >= 500 and not isinstance(error, ServiceUnavailable):
         log.exception(
             "unhandled error on %s %s (request %s)",
-            request.method,
-            request.url.path,
-            request_id(request.scope),
+            scope.get("method"),
+            scope.get("path"),
+            request_id(scope),
             exc_info=exc,
         )
+    return error
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Litestar's exception handler: every error raised in a route, as a problem."""
+    error = translate_and_log(exc, request.scope)
     headers = getattr(exc, "headers", None) if isinstance(exc, HTTPException) else None
-    return problem_response(error, request, headers=headers)
+    return problem_response(error, request.scope, headers=headers)
+
+
+async def send_problem(scope: Any, receive: Any, send: Any, exc: Exception) -> None:
+    """Answer `exc` as a problem from ASGI middleware (in front of the route handlers)."""
+    error = translate_and_log(exc, scope)
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    response = problem_response(error, scope)
+    await response.to_asgi_response(None, request)(scope, receive, send)

@@ -4,10 +4,18 @@ Counters use the `limits` library's moving window, which counts every hit in
 the last window exactly (no burst at window edges). In memory by default; with
 `CRM_RATE_LIMIT_STORAGE=redis://...` every process and host shares them, and the
 hit is one atomic Redis script, so a limit holds however many servers run.
+
+**Redis going away never takes the API down** (fail open, as rate limiters
+commonly do): every Redis call is bounded by `REDIS_SECONDS`; when one fails,
+requests are counted by per-process counters instead (the same limits, per
+process), one warning is logged for the outage, readiness reports it, and
+Redis is tried again every `RETRY_SECONDS` until it answers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -20,6 +28,14 @@ from limits.strategies import MovingWindowRateLimiter
 from crm.companies.schemas import Plan
 from crm.companies.service import effective_plan
 from crm.settings import RateLimit, Settings
+
+log = logging.getLogger("gateway.ratelimit")
+
+# A Redis answers in a millisecond; one that has not within this is away (the
+# bound leaves room for a busy event loop, which delays reading the answer).
+REDIS_SECONDS = 0.5
+# While Redis is away, how often one request tries it again.
+RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +81,17 @@ class RateLimiter:
         # In process memory the synchronous storage is the cheaper one (no I/O to
         # await, half the cost of the asynchronous one per hit); a shared store
         # (Redis) is reached asynchronously.
-        self._local: MovingWindowRateLimiter | None = None
+        # While a shared store is away, the local counters stand in for it.
+        self._local = MovingWindowRateLimiter(CoarseSweepMemoryStorage())
         self._shared: AsyncMovingWindowRateLimiter | None = None
-        if url.startswith("memory://"):
-            self._local = MovingWindowRateLimiter(CoarseSweepMemoryStorage())
-        else:
+        self._retry_at: float | None = None  # set while the shared store is away
+        if not url.startswith("memory://"):
             async_url = url if url.startswith("async+") else f"async+{url}"
-            self._shared = AsyncMovingWindowRateLimiter(storage_from_string(async_url))
+            self._shared = AsyncMovingWindowRateLimiter(
+                storage_from_string(
+                    async_url, stream_timeout=REDIS_SECONDS, connect_timeout=REDIS_SECONDS
+                )
+            )
         self._plans = {
             Plan.FREE: _item(settings.rate_limit_free, "plan"),
             Plan.PRO: _item(settings.rate_limit_pro, "plan"),
@@ -79,24 +99,69 @@ class RateLimiter:
         }
         self._auth = _item(settings.auth_failure_limit, "auth")
 
+    @property
+    def degraded(self) -> bool:
+        """True while the shared store is away and limits are counted per process."""
+        return self._retry_at is not None
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._retry_at is None:
+            log.warning(
+                "rate-limit storage unreachable (%s); counting per process until it returns",
+                exc.__class__.__name__,
+            )
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+
+    def _found(self) -> None:
+        if self._retry_at is not None:
+            log.warning("rate-limit storage reachable again; limits are shared again")
+            self._retry_at = None
+
+    async def probe(self) -> bool:
+        """Ask the shared store whether it answers (for readiness); True when it does."""
+        if self._shared is None:
+            return True
+        try:
+            async with asyncio.timeout(REDIS_SECONDS):
+                if not await self._shared.storage.check():
+                    raise ConnectionError("no answer to PING")
+        except Exception as exc:
+            self._lost(exc)
+            return False
+        self._found()
+        return True
+
     async def _decide(self, item: RateLimitItem, policy: str, ident: str, hit: bool) -> Decision:
-        if self._local is not None:
-            local = self._local
-            allowed = local.hit(item, ident) if hit else local.test(item, ident)
-            stats = local.get_window_stats(item, ident)
-        else:
-            assert self._shared is not None
-            shared = self._shared
-            allowed = await shared.hit(item, ident) if hit else await shared.test(item, ident)
-            stats = await shared.get_window_stats(item, ident)
+        shared = self._shared
+        if shared is not None and (self._retry_at is None or time.monotonic() >= self._retry_at):
+            try:
+                async with asyncio.timeout(REDIS_SECONDS):
+                    allowed = (
+                        await shared.hit(item, ident) if hit else await shared.test(item, ident)
+                    )
+                    stats = await shared.get_window_stats(item, ident)
+            except Exception as exc:  # away, frozen or refusing: count here meanwhile
+                self._lost(exc)
+            else:
+                self._found()
+                return self._decision(item, policy, allowed, stats.remaining, stats.reset_time)
+        local = self._local
+        allowed = local.hit(item, ident) if hit else local.test(item, ident)
+        stats = local.get_window_stats(item, ident)
+        return self._decision(item, policy, allowed, stats.remaining, stats.reset_time)
+
+    @staticmethod
+    def _decision(
+        item: RateLimitItem, policy: str, allowed: bool, remaining: int, reset_time: float
+    ) -> Decision:
         return Decision(
             allowed=allowed,
             policy=policy,
             quota=item.amount,
             window=item.get_expiry(),
-            remaining=max(0, stats.remaining),
+            remaining=max(0, remaining),
             # The moving window frees its oldest hit at reset_time.
-            reset=max(0, math.ceil(stats.reset_time - time.time())),
+            reset=max(0, math.ceil(reset_time - time.time())),
         )
 
     async def hit_company(self, company_id: str, plan: str, subscription_status: str) -> Decision:

@@ -21,7 +21,7 @@ SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 # Standard Webhooks one (`whsec_` + base64 of the key).
 STRIPE_SECRET = "whsec_stripe_test_secret_0123456789"
 STANDARD_SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-32b!!").decode()
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 class Server:
     base: str
     log: Path
+    pid: int
 
     def errors_since(self, offset: int) -> list[str]:
         """The last lines (the exceptions) of the tracebacks logged after `offset`."""
@@ -80,7 +81,7 @@ def running_server(env: dict[str, str]) -> Iterator[Server]:
                     if time.monotonic() > deadline:
                         raise RuntimeError("server did not become ready in 60 s")
                     time.sleep(0.1)
-                yield Server(base=base, log=log)
+                yield Server(base=base, log=log, pid=process.pid)
             finally:
                 process.send_signal(signal.SIGINT)
                 try:

@@ -22,9 +22,13 @@ class ApiKey(msgspec.Struct):
 
 
 class ApiKeyCreated(ApiKey, kw_only=True):
-    """The new key's record and, this once only, its full secret in `key`."""
+    """The new key's record and, this once only, its full secret in `key`.
 
-    key: str
+    An idempotent replay of the creation (`Idempotent-Replayed: true`) answers
+    without `key`: secrets are never stored, so they cannot be answered twice.
+    """
+
+    key: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class ApiKeyCreate(Input):

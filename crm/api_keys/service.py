@@ -123,7 +123,7 @@ async def revoke_api_key(actor: Actor, key_id: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """A verified key: who it acts as, until when, and the company's plan for rate limits."""
+    """A key as stored: who it acts as, its state, and the company's plan for rate limits."""
 
     actor: Actor
     prefix: str
@@ -131,20 +131,46 @@ class Credential:
     expires_at: datetime | None
     plan: str
     subscription_status: str
+    revoked: bool = False
+    agent_active: bool = True
 
     def check(self, key: str, now: datetime) -> Actor:
-        """The actor, if `key` is this credential's and it has not expired; else 401."""
+        """The actor, if `key` is this credential's and the key may act; else 401.
+
+        The secret is verified first: until it is, every refusal reads the same,
+        so a key's public prefix tells nothing of its state. Only the holder of
+        the secret learns that it was revoked, deactivated or has expired.
+        """
         if not api_key_matches(_secret(), key, self.secret_hash):
-            raise Unauthenticated("The API key is not valid.")
+            raise Unauthenticated(INVALID_KEY)
+        if self.revoked:
+            raise Unauthenticated("The API key has been revoked.")
+        if not self.agent_active:
+            raise Unauthenticated("The agent of this API key is deactivated.")
         if self.expires_at is not None and self.expires_at <= now:
             raise Unauthenticated("The API key has expired.")
         return self.actor
 
 
+INVALID_KEY = "The API key is not valid."
+# Stands in for a prefix no key has: its check costs the same HMAC and fails.
+_NO_KEY = Credential(
+    actor=Actor(agent_id="", company_id="", role=Role.AGENT, team_id=None),
+    prefix="",
+    secret_hash=b"\x00" * 32,
+    expires_at=None,
+    plan="free",
+    subscription_status="active",
+    revoked=True,
+    agent_active=False,
+)
+
+
 async def load_credential(prefix: str) -> Credential:
     """Read a key's credential by its prefix, with its agent's current role and team.
 
-    Every refusal is the same 401 status, so a caller learns nothing it could use.
+    Nothing is refused here: an unknown prefix gives a credential no secret
+    matches, and `Credential.check` verifies the secret before anything else.
     """
     row = await db.connection().fetchrow(
         """SELECT k.id, k.company_id, k.agent_id, k.secret_hash, k.scopes, k.expires_at,
@@ -156,11 +182,7 @@ async def load_credential(prefix: str) -> Credential:
         prefix,
     )
     if row is None:
-        raise Unauthenticated("The API key is not valid.")
-    if row["revoked_at"] is not None:
-        raise Unauthenticated("The API key has been revoked.")
-    if not row["is_active"]:
-        raise Unauthenticated("The agent of this API key is deactivated.")
+        return _NO_KEY
     actor = Actor(
         agent_id=row["agent_id"],
         company_id=row["company_id"],
@@ -176,6 +198,8 @@ async def load_credential(prefix: str) -> Credential:
         expires_at=row["expires_at"],
         plan=row["plan"],
         subscription_status=row["subscription_status"],
+        revoked=row["revoked_at"] is not None,
+        agent_active=row["is_active"],
     )
 
 

@@ -5,7 +5,9 @@ from piccolo.table import Table
 class IdempotencyKey(Table, tablename="idempotency_keys"):
     """The first completed answer to a request sent with an idempotency key, per API key.
 
-    `status` is null while the first request is still running.
+    A row is written with its answer, in the request's own transaction; while the
+    request runs, only its transaction-scoped lock marks the key (see
+    `crm.idempotency.service`). `status` is nullable for rows written before that.
     """
 
     id = UUID(primary_key=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Router, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, JSONBody
 
 from crm.agents.schemas import Agent
@@ -15,10 +15,22 @@ from crm.billing import service as billing
 from crm.billing.schemas import BillingEventPage
 from crm.bootstrap import bootstrap_company
 from crm.companies.schemas import Company, CompanyBootstrap
-from crm.errors import NotFound, Unauthenticated
-from gateway.responses import Cursor, Limit, problems
+from crm.errors import NotFound
+from gateway.credential import check_admin_token
+from gateway.problems import MEDIA_TYPE
+from gateway.responses import Cursor, Limit, Problem, problems
 from gateway.text_checks import refuse_nul
 from gateway.transaction import TransactionMiddleware
+
+# Failed admin authentications are limited per address, as API keys' are.
+TOO_MANY_FAILURES = {
+    429: ResponseSpec(
+        data_container=Problem,
+        description="Too many failed authentications from this address (`rate_limited`)",
+        media_type=MEDIA_TYPE,
+        generate_examples=False,
+    )
+}
 
 
 class BootstrapResult(msgspec.Struct):
@@ -32,9 +44,9 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     if token is None:
         # An operator API with no token configured does not exist.
         raise NotFound("No such route.")
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip(), token):
-        raise Unauthenticated("The admin token is missing or wrong.")
+    gateway = request.app.state.gateway
+    address = gateway.client_address(cast(dict[str, Any], request.scope))
+    await check_admin_token(token, gateway.limiter, cast(dict[str, Any], request.scope), address)
     await refuse_nul(request)  # this hook replaces the app's, which would check it
 
 
@@ -43,7 +55,7 @@ async def require_admin(request: Request[Any, Any, State]) -> None:
     operation_id="adminCreateCompany",
     summary="Create a company",
     security=[{"adminToken": []}],
-    responses=problems(400, 401, 409, 413, 422),
+    responses={**problems(400, 401, 409, 413, 422), **TOO_MANY_FAILURES},
 )
 async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     """Creates a company, its first owner and the owner's first API key (shown once)."""
@@ -56,7 +68,7 @@ async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     operation_id="adminListBillingEvents",
     summary="List payment events",
     security=[{"adminToken": []}],
-    responses=problems(400, 401, 422),
+    responses={**problems(400, 401, 422), **TOO_MANY_FAILURES},
 )
 async def list_billing_events(
     company_id: FromQuery[str | None] = None, limit: Limit = 50, cursor: Cursor = None

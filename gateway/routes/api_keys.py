@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from crm.api_keys import service
 from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
+from gateway.idempotency import secret_fields
 from gateway.responses import (
     CREATE,
     DELETE,
@@ -45,6 +46,7 @@ async def list_api_keys(
     summary="Create an API key",
     responses=CREATE,
     response_headers=[LOCATION],
+    opt=secret_fields("key"),
 )
 async def create_api_key(
     actor: CurrentActor, data: JSONBody[ApiKeyCreate]

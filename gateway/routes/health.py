@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import msgspec
 from litestar import get
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
+from crm import db
 from crm.migrations import pending_ids
+
+# A readiness probe gets its answer within a second, whatever the database does.
+READY_SECONDS = 0.8
+# Checks still running when their probe has answered: they finish (bounded by the
+# pool's own timeouts) so a slow first connection still warms the pool.
+_running: set[asyncio.Task[object]] = set()
+
+
+def _in_background(coroutine: Any) -> asyncio.Task[Any]:
+    task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
+
+
+async def _pending_migrations(pool: Any) -> list[str]:
+    async with db.acquired(pool) as conn:
+        return await pending_ids(conn)
 
 
 class Health(msgspec.Struct):
@@ -30,18 +53,31 @@ async def live() -> Health:
     responses={503: ResponseSpec(data_container=Health, description="Not ready")},
 )
 async def ready(state: State) -> Response[Health]:
-    """Answers 200 when the database answers and every migration is applied, else 503."""
-    try:
-        async with state.pool.acquire(timeout=2) as conn:
-            pending = await pending_ids(conn)
-    except Exception:  # any failure to reach the database means "not ready"
+    """Answers 200 when the database answers and every migration is applied, else 503,
+    within a second. A rate-limit store (Redis) that is away does not make the server
+    unready (limits are then counted per process): the answer is 200 with
+    `"status": "degraded"` and a `detail` saying so."""
+    database = _in_background(_pending_migrations(state.pool))
+    storage = _in_background(state.gateway.limiter.probe())
+    await asyncio.wait({database, storage}, timeout=READY_SECONDS)
+    if not database.done() or database.cancelled() or database.exception() is not None:
+        # Unreachable, or no answer in time: "not ready".
         return Response(
             Health(status="unavailable", detail="database unreachable"), status_code=503
         )
+    pending = database.result()
     if pending:
         return Response(
             Health(status="unavailable", detail=f"{len(pending)} migration(s) pending"),
             status_code=503,
+        )
+    if not storage.done() or not storage.result():
+        return Response(
+            Health(
+                status="degraded",
+                detail="rate-limit storage unreachable: limits are counted per process",
+            ),
+            status_code=200,
         )
     return Response(Health(status="ok"), status_code=200)
 

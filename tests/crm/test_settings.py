@@ -15,6 +15,7 @@ def test_defaults() -> None:
     assert settings.rate_limit_pro == RateLimit(600, 60)
     assert settings.rate_limit_enterprise == RateLimit(6000, 60)
     assert settings.rate_limit_storage == "memory://"
+    assert settings.trusted_proxies == ()
 
 
 def test_reads_every_variable() -> None:
@@ -24,7 +25,8 @@ def test_reads_every_variable() -> None:
             "CRM_HOST": "0.0.0.0",
             "CRM_PORT": "9000",
             "CRM_WORKERS": "4",
-            "CRM_ADMIN_TOKEN": "t",
+            "CRM_ADMIN_TOKEN": "t" * 32,
+            "CRM_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16,::1",
             "CRM_PAYMENT_WEBHOOK_SECRETS": "a, b ,",
             "CRM_RATE_LIMIT_FREE": "10/second",
             "CRM_RATE_LIMIT_PRO": "100/hour",
@@ -36,6 +38,8 @@ def test_reads_every_variable() -> None:
     assert not settings.embedded
     assert (settings.host, settings.port, settings.workers) == ("0.0.0.0", 9000, 4)
     assert settings.payment_webhook_secrets == ("a", "b")
+    assert settings.admin_token == "t" * 32
+    assert settings.trusted_proxies == ("10.0.0.1/32", "192.168.0.0/16", "::1/128")
     assert settings.rate_limit_free == RateLimit(10, 1)
     assert settings.rate_limit_pro == RateLimit(100, 3600)
     assert settings.rate_limit_enterprise == RateLimit(1000, 86400)
@@ -51,6 +55,9 @@ def test_reads_every_variable() -> None:
         ("CRM_RATE_LIMIT_PRO", "0/minute"),
         ("CRM_RATE_LIMIT_STORAGE", "memcached://x"),
         ("CRM_SECRET_KEY", "short"),
+        ("CRM_ADMIN_TOKEN", "x" * 31),
+        ("CRM_TRUSTED_PROXIES", "10.0.0.1,proxy.internal"),
+        ("CRM_TRUSTED_PROXIES", "10.0.0.0/33"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

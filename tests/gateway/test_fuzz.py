@@ -431,11 +431,6 @@ async def test_fuzzed_credentials_never_answer_5xx(
     check(response, "credentials", f"GET {path} Authorization: {header!r}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a non-ASCII admin bearer answers 500 until the operator API compares bytes "
-    "(gateway/routes/admin.py, changed with the operator API's failure limit)",
-)
 @FUZZ
 @given(token=header_bytes.filter(lambda b: any(c >= 128 for c in b)))
 async def test_fuzzed_admin_bearers_never_answer_5xx(

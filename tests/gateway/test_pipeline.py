@@ -471,3 +471,165 @@ async def test_last_used_at_is_recorded_without_a_write_per_request(
     used = await sql("SELECT last_used_at FROM api_keys WHERE id = $1", key_id)
     assert isinstance(used, datetime)
     assert datetime.now(UTC) - used < timedelta(minutes=1)
+
+
+# Secrets and idempotency --------------------------------------------------------
+
+
+async def test_a_secret_is_never_stored_and_a_replay_answers_without_it(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant = await make_company(client)
+    headers = {**tenant.owner.headers, "Idempotency-Key": "mint-once"}
+    first = await client.post("/v1/api-keys", json={"name": "ci"}, headers=headers)
+    again = await client.post("/v1/api-keys", json={"name": "ci"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    secret = first.json()["key"]
+    assert secret.startswith("crm_")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "key" not in again.json()
+    assert again.json() == {k: v for k, v in first.json().items() if k != "key"}
+    stored = await sql(
+        "SELECT body FROM idempotency_keys WHERE company_id = $1 AND key = $2",
+        tenant.id,
+        "mint-once",
+    )
+    assert isinstance(stored, bytes)
+    assert secret.encode() not in stored
+    assert b'"prefix"' in stored
+
+
+async def test_an_answer_without_secrets_is_stored_whole(client: httpx.AsyncClient) -> None:
+    tenant = await make_company(client)
+    headers = {**tenant.owner.headers, "Idempotency-Key": "team-whole"}
+    first = await client.post("/v1/teams", json={"name": "Whole"}, headers=headers)
+    again = await client.post("/v1/teams", json={"name": "Whole"}, headers=headers)
+    assert again.json() == first.json()
+
+
+SECRET_NAMES = {"key", "secret", "api_key", "token", "password"}
+
+
+def _struct_of(annotation: object) -> type | None:
+    import typing
+
+    import msgspec
+
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, msgspec.Struct):
+            return candidate
+    return None
+
+
+async def test_every_idempotent_route_answering_a_secret_names_it_for_the_store(
+    app: Litestar,
+) -> None:
+    # A route whose answer has a field that holds a secret must name it, or the
+    # idempotency store would keep it and a replay would answer it again.
+    from gateway.idempotency import SECRET_FIELDS
+
+    checked = {}
+    for route in app.routes:
+        if not route.path.startswith("/v1"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if not set(handler.http_methods) & {"POST", "PATCH"}:
+                continue
+            struct = _struct_of(handler.parsed_fn_signature.return_type.annotation)
+            secrets = SECRET_NAMES & set(struct.__struct_fields__) if struct else set()
+            if secrets:
+                checked[handler.handler_name] = set(handler.opt.get(SECRET_FIELDS, ()))
+                assert checked[handler.handler_name] >= secrets, handler.handler_name
+    assert checked == {"create_api_key": {"key"}}
+
+
+async def test_a_server_error_keeps_nothing_so_the_retry_runs(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm.contacts import service as contacts
+
+    tenant = await make_company(client)
+    headers = {**tenant.owner.headers, "Idempotency-Key": "fails-once"}
+    original = contacts.create_contact
+    calls = 0
+
+    async def fails_once(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contacts, "create_contact", fails_once)
+    first = await client.post("/v1/contacts", json={"first_name": "Once"}, headers=headers)
+    again = await client.post("/v1/contacts", json={"first_name": "Once"}, headers=headers)
+    assert first.status_code == 500
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert await count_contacts(tenant, "Once") == 1
+
+
+# Bodies -----------------------------------------------------------------------
+
+
+async def _call(app: Litestar, scope_extra: dict[str, object], receive: object) -> list[dict]:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/contacts",
+        "raw_path": b"/v1/contacts",
+        "root_path": "",
+        "query_string": b"",
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        **scope_extra,
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return sent
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_408_without_a_connection(
+    client: httpx.AsyncClient, app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gateway.transaction as transaction
+
+    monkeypatch.setattr(transaction, "BODY_SECONDS", 0.3)
+    tenant = await make_company(client)
+    pool = app.state.pool
+    in_use_before = pool.get_size() - pool.get_idle_size()
+
+    async def trickle() -> dict:
+        await asyncio.sleep(0.05)
+        seen = pool.get_size() - pool.get_idle_size()
+        assert seen == in_use_before  # no connection is taken while the body arrives
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    headers = [(b"authorization", f"Bearer {tenant.owner.key}".encode())]
+    sent = await _call(app, {"headers": headers}, trickle)
+    assert sent[0]["status"] == 408
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert b'"code":"request_timeout"' in body
+
+
+async def test_a_declared_length_over_one_mebibyte_is_413_before_the_body_is_read(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    tenant = await make_company(client)
+
+    async def never() -> dict:
+        raise AssertionError("the body was read")
+
+    headers = [
+        (b"authorization", f"Bearer {tenant.owner.key}".encode()),
+        (b"content-length", str(1024 * 1024 + 1).encode()),
+    ]
+    sent = await _call(app, {"headers": headers}, never)
+    assert sent[0]["status"] == 413

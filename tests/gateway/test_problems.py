@@ -1,8 +1,10 @@
 """Every error is RFC 9457 problem+json with a stable code and the request id."""
 
+import asyncpg
 import httpx
 import pytest
 
+from gateway.problems import translate
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -115,3 +117,44 @@ async def test_a_nul_character_in_an_admin_body_is_422(client: httpx.AsyncClient
         headers=ADMIN,
     )
     assert_problem(response, 422, "validation_failed")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError("cannot switch to state 12; another operation in progress"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.CannotConnectNowError("the database system is shutting down"),
+        asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.InterfaceError("connection is closed"),
+        ConnectionResetError("reset by peer"),
+        TimeoutError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_database_failure_is_a_503_problem(error: Exception) -> None:
+    translated = translate(error)
+    assert translated.status == 503
+    assert translated.code == "service_unavailable"
+
+
+async def test_a_503_tells_the_client_when_to_retry(database_url: str) -> None:
+    from crm.settings import Settings
+    from gateway.app import create_app
+    from tests.conftest import SECRET_KEY, serve
+
+    app = create_app(
+        Settings(
+            database_url="postgresql://postgres@127.0.0.1:1/nothing",
+            secret_key=SECRET_KEY,
+            admin_token=ADMIN_TOKEN,
+        )
+    )
+    async with serve(app) as down:
+        response = await down.post(
+            "/v1/contacts", json={"first_name": "A"}, headers={"Authorization": "Bearer x"}
+        )
+    assert_problem(response, 503, "service_unavailable")
+    assert response.headers["retry-after"] == "1"
