@@ -20,12 +20,12 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from crm import db
+from crm.agents.assignment import require_agent_in_scope
 from crm.errors import Forbidden, ValidationFailed
 from crm.ids import parse_id
-from crm.policy import Actor, Permission, Scope
+from crm.policy import Actor, Permission
 from crm.query import TenantSelect
-from crm.sql import Columns, Params, scope_predicate
+from crm.sql import Columns
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -114,28 +114,6 @@ class Owned:
         return await require_agent_in_scope(
             actor, agent_id, field, actor.scope_for(action), self.noun
         )
-
-
-async def require_agent_in_scope(
-    actor: Actor, agent_id: str, field: str, scope: Scope, noun: str
-) -> str:
-    canonical = parse_id(agent_id)
-    row = None
-    if canonical is not None:
-        args = Params(actor.company_id, canonical)
-        allowed = scope_predicate(actor, scope, "a.id", args)
-        row = await db.connection().fetchrow(
-            f"SELECT a.is_active, ({allowed}) AS allowed FROM agents a "
-            "WHERE a.company_id = $1 AND a.id = $2",
-            *args.values,
-        )
-    if row is None:
-        raise ValidationFailed.one(field, "No such agent.")
-    if not row["allowed"]:
-        raise Forbidden(f"You may not give a {noun} to that agent: it is outside your scope.")
-    if not row["is_active"]:
-        raise ValidationFailed.one(field, "The agent is deactivated.")
-    return canonical  # type: ignore[return-value]
 
 
 async def require_visible(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from crm import db
+from crm.agents.assignment import require_agent_in_scope
 from crm.api_keys import queries
 from crm.api_keys.queries import SORTS
 from crm.api_keys.schemas import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage, KeySummary
@@ -15,7 +16,6 @@ from crm.auth_changes import auth_changed
 from crm.errors import Forbidden, InsufficientScope, Unauthenticated, ValidationFailed
 from crm.pagination import pick_sort
 from crm.policy import Actor, KeyScope, Permission, Role
-from crm.records import require_agent_in_scope
 from crm.security import api_key_matches, generate_api_key, hash_api_key, parse_api_key
 
 _secret_key: str | None = None
