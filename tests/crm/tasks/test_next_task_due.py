@@ -112,6 +112,47 @@ async def test_next_task_due_at_is_exact_after_concurrent_task_changes(tenant: T
     assert await next_due(tenant.owner, contact) == datetime(2031, 3, 1, 9, tzinfo=UTC)
 
 
+async def lock_waiters() -> int:
+    """How many sessions of the test database wait on a lock."""
+    async with db.acquired() as conn:
+        value = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    assert isinstance(value, int)
+    return value
+
+
+async def test_a_task_change_waits_for_one_in_flight_on_the_same_contact(tenant: Tenant) -> None:
+    """The second waits on the contact until the first commits, then computes its
+    minimum over what the first committed (no lost update of the earlier date)."""
+    contact = (await make_contact(tenant.owner))["id"]
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with db.transaction():
+            await add_task(tenant.owner, contact, due_at=FEB)
+            written.set()
+            await release.wait()
+
+    async def second() -> None:
+        await written.wait()
+        await add_task(tenant.owner, contact, due_at=MAY)
+
+    both = asyncio.gather(first(), second())
+    try:
+        await written.wait()
+        for _ in range(500):
+            if await lock_waiters() == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert await lock_waiters() == 1
+    finally:
+        release.set()
+        await both
+    assert await next_due(tenant.owner, contact) == FEB
+
+
 async def test_next_task_due_at_follows_a_deleted_task(tenant: Tenant) -> None:
     contact = (await make_contact(tenant.owner))["id"]
     soon = await add_task(tenant.owner, contact, due_at=FEB)
