@@ -1,9 +1,10 @@
-"""`/v1/contacts`: derived names, phones in E.164, search, filters, sorts, the next
-task's due date, deletion, versions, and the list pagination every collection shares."""
+"""`/v1/contacts`: derived names, phones in E.164, search, filters, sorts, deletion,
+versions, and the list pagination every collection shares.
+
+The rules of `next_task_due_at` belong to tasks: tests/crm/tasks/test_next_task_due.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from datetime import datetime
@@ -28,6 +29,14 @@ async def gb(client: httpx.AsyncClient) -> Tenant:
 
 async def post_contact(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
     response = await client.post("/v1/contacts", json=fields, headers=member.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def post_task(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
+    response = await client.post(
+        "/v1/tasks", json={"title": "Call", **fields}, headers=member.headers
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -336,131 +345,6 @@ async def test_unknown_sort_is_422_naming_sort(client: httpx.AsyncClient, tenant
     )
     body = assert_problem(response, 422, "validation_failed")
     assert [e["field"] for e in body["errors"]] == ["sort"]
-
-
-# next_task_due_at, kept exact by every task change
-
-
-async def post_task(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
-    response = await client.post(
-        "/v1/tasks", json={"title": "Call", **fields}, headers=member.headers
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def patch_task(
-    client: httpx.AsyncClient, member: Member, task_id: str, **fields: object
-) -> None:
-    response = await client.patch(f"/v1/tasks/{task_id}", json=fields, headers=member.headers)
-    assert response.status_code == 200, response.text
-
-
-async def next_due(client: httpx.AsyncClient, member: Member, contact_id: str) -> str | None:
-    return (await get_contact(client, member, contact_id))["next_task_due_at"]
-
-
-async def test_next_task_due_at_is_null_without_tasks(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await post_contact(client, tenant.owner, first_name="Ada")
-    assert contact["next_task_due_at"] is None
-
-
-async def test_next_task_due_at_is_the_earliest_due_date_of_the_open_tasks(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await make_contact(tenant.owner)
-    await post_task(client, tenant.owner, contact_id=contact["id"], due_at="2031-05-01T09:00:00Z")
-    await post_task(client, tenant.owner, contact_id=contact["id"], due_at="2031-02-01T09:00:00Z")
-    await post_task(client, tenant.owner, contact_id=contact["id"])
-    await post_task(
-        client, tenant.owner, contact_id=contact["id"], due_at="2031-01-01T09:00:00Z", done=True
-    )
-    assert await next_due(client, tenant.owner, contact["id"]) == "2031-02-01T09:00:00Z"
-
-
-async def test_next_task_due_at_follows_a_changed_due_date(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await make_contact(tenant.owner)
-    soon = await post_task(
-        client, tenant.owner, contact_id=contact["id"], due_at="2031-02-01T09:00:00Z"
-    )
-    await post_task(client, tenant.owner, contact_id=contact["id"], due_at="2031-05-01T09:00:00Z")
-
-    await patch_task(client, tenant.owner, soon["id"], due_at="2031-09-01T09:00:00Z")
-    assert await next_due(client, tenant.owner, contact["id"]) == "2031-05-01T09:00:00Z"
-
-    await patch_task(client, tenant.owner, soon["id"], due_at="2030-12-24T18:30:00+02:00")
-    assert await next_due(client, tenant.owner, contact["id"]) == "2030-12-24T16:30:00Z"
-
-
-async def test_next_task_due_at_skips_a_task_marked_done_and_returns_when_it_reopens(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await make_contact(tenant.owner)
-    task = await post_task(
-        client, tenant.owner, contact_id=contact["id"], due_at="2031-02-01T09:00:00Z"
-    )
-
-    await patch_task(client, tenant.owner, task["id"], done=True)
-    assert await next_due(client, tenant.owner, contact["id"]) is None
-
-    await patch_task(client, tenant.owner, task["id"], done=False)
-    assert await next_due(client, tenant.owner, contact["id"]) == "2031-02-01T09:00:00Z"
-
-
-async def test_next_task_due_at_moves_with_a_task_given_to_another_contact(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    old = await make_contact(tenant.owner)
-    new = await make_contact(tenant.owner)
-    task = await post_task(
-        client, tenant.owner, contact_id=old["id"], due_at="2031-02-01T09:00:00Z"
-    )
-
-    await patch_task(client, tenant.owner, task["id"], contact_id=new["id"])
-
-    assert await next_due(client, tenant.owner, old["id"]) is None
-    assert await next_due(client, tenant.owner, new["id"]) == "2031-02-01T09:00:00Z"
-
-
-async def test_next_task_due_at_clears_when_a_task_leaves_its_contact(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await make_contact(tenant.owner)
-    task = await post_task(
-        client, tenant.owner, contact_id=contact["id"], due_at="2031-02-01T09:00:00Z"
-    )
-    await patch_task(client, tenant.owner, task["id"], contact_id=None)
-    assert await next_due(client, tenant.owner, contact["id"]) is None
-
-
-async def test_next_task_due_at_is_exact_after_concurrent_task_changes(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await make_contact(tenant.owner)
-    dues = [f"2031-0{month}-01T09:00:00Z" for month in (5, 3, 9, 4, 6)]
-    await asyncio.gather(
-        *(post_task(client, tenant.owner, contact_id=contact["id"], due_at=due) for due in dues)
-    )
-    assert await next_due(client, tenant.owner, contact["id"]) == "2031-03-01T09:00:00Z"
-
-
-async def test_next_task_due_at_follows_a_deleted_task(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    contact = await make_contact(tenant.owner)
-    soon = await post_task(
-        client, tenant.owner, contact_id=contact["id"], due_at="2031-02-01T09:00:00Z"
-    )
-    await post_task(client, tenant.owner, contact_id=contact["id"], due_at="2031-05-01T09:00:00Z")
-
-    response = await client.delete(f"/v1/tasks/{soon['id']}", headers=tenant.owner.headers)
-
-    assert response.status_code == 204
-    assert await next_due(client, tenant.owner, contact["id"]) == "2031-05-01T09:00:00Z"
 
 
 # Deleting
