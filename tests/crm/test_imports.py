@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -20,7 +21,7 @@ from crm.tasks.service import import_tasks
 from tests.factories import make_agent, make_company, make_contact
 
 
-def contacts(*items: dict) -> list[ContactCreate]:
+def contacts(*items: dict[str, Any]) -> list[ContactCreate]:
     return [msgspec.convert(item, ContactCreate) for item in items]
 
 
