@@ -72,7 +72,7 @@ async def main(args: argparse.Namespace) -> None:
                             result = await loadgen.run(
                                 "127.0.0.1",
                                 port,
-                                lambda i, p=payload: p,
+                                loadgen.repeat(payload),
                                 seconds=args.seconds,
                                 concurrency=args.concurrency,
                             )

@@ -20,7 +20,7 @@ from crm import db
 from crm.agents.schemas import AgentCreate
 from crm.agents.service import create_agent
 from crm.bootstrap import bootstrap_company
-from crm.companies.schemas import CompanyBootstrap
+from crm.companies.schemas import CompanyBootstrap, Plan
 from crm.contacts.schemas import ContactCreate, PhoneInput
 from crm.contacts.search import fold
 from crm.contacts.service import import_contacts
@@ -121,7 +121,7 @@ async def load_company(
                 name=name,
                 owner_email=f"owner{index}@company{index}.example",
                 owner_name="Owner",
-                plan="enterprise",
+                plan=Plan.ENTERPRISE,
                 default_region=region,
             )
         )
@@ -143,7 +143,7 @@ async def load_company(
                 AgentCreate(
                     email=f"agent{a}@company{index}.example",
                     name=f"Agent {a}",
-                    role=role,
+                    role=Role(role),
                     team_id=team,
                 ),
             )

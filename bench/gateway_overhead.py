@@ -28,7 +28,7 @@ from bench.common import (
 from crm import db
 from crm.api_keys import service as api_keys
 from crm.bootstrap import bootstrap_company
-from crm.companies.schemas import CompanyBootstrap
+from crm.companies.schemas import CompanyBootstrap, Plan
 from crm.contacts.schemas import ContactCreate, PhoneInput
 from crm.contacts.service import create_contact
 from crm.policy import Actor, Role
@@ -45,7 +45,7 @@ async def seed(url: str, contacts: int) -> tuple[str, str]:
                     name="Bench",
                     owner_email="owner@bench.example",
                     owner_name="Owner",
-                    plan="enterprise",
+                    plan=Plan.ENTERPRISE,
                     default_region="US",
                 )
             )

@@ -57,6 +57,11 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+def repeat(request: bytes) -> Callable[[int], bytes]:
+    """A `make_request` that sends the same request every time."""
+    return lambda _: request
+
+
 async def run(
     host: str,
     port: int,

@@ -22,6 +22,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -66,7 +67,7 @@ def plan_streams(
     streams: list[list[bytes]] = []
     base = int(time.time()) - 10_000
     for customer in customers:
-        events = []
+        events: list[dict[str, Any]] = []
         for n in range(per_company):
             events.append(
                 {
@@ -82,7 +83,7 @@ def plan_streams(
                     },
                 }
             )
-        deliveries: list[dict] = []
+        deliveries: list[dict[str, Any]] = []
         for n, event in enumerate(events):
             if n and rng.random() < 0.1:
                 # Out of order: the next event first, this one after it.
@@ -92,7 +93,7 @@ def plan_streams(
             if rng.random() < 0.5:
                 deliveries.append(rng.choice(deliveries))  # a redelivery of one sent before
         seen: set[str] = set()
-        newest = None
+        newest: int | None = None
         for event in deliveries:
             if event["id"] in seen:
                 expected.duplicates += 1
@@ -151,18 +152,20 @@ async def main(args: argparse.Namespace) -> None:
                 result = await loadgen.replay("127.0.0.1", port, lanes)
             conn = await asyncpg.connect(url)
             try:
-                counts = dict(
-                    await conn.fetch(
+                counts = {
+                    outcome: n
+                    for outcome, n in await conn.fetch(
                         "SELECT outcome, count(*) FROM billing_events GROUP BY outcome"
                     )
-                )
+                }
                 deliveries = await conn.fetchval("SELECT sum(deliveries) FROM billing_events")
-                plans = dict(
-                    await conn.fetch(
+                plans = {
+                    customer: plan
+                    for customer, plan in await conn.fetch(
                         "SELECT billing_customer_id, plan FROM companies "
                         "WHERE billing_customer_id IS NOT NULL"
                     )
-                )
+                }
             finally:
                 await conn.close()
     total = sum(len(s) for s in streams)

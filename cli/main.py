@@ -22,6 +22,7 @@ from crm.pagination import MAX_LIMIT, check_limit
 from crm.settings import Settings
 
 if TYPE_CHECKING:
+    from crm.billing.schemas import BillingEventPage
     from crm.bootstrap import Bootstrapped
 
 OPENAPI_PATH = Path("openapi/openapi.json")
@@ -195,7 +196,7 @@ def cmd_billing_events(args: argparse.Namespace) -> None:
         )
 
 
-async def _billing_events(url: str, company_id: str | None, limit: int) -> Any:
+async def _billing_events(url: str, company_id: str | None, limit: int) -> BillingEventPage:
     from crm import db
     from crm.billing.service import list_events
 

@@ -12,13 +12,20 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from crm.errors import Conflict, ServiceUnavailable
 
+# A connection as the services see it: a pool hands out a proxy of its
+# connection (which asyncpg's types do not count as a `Connection`), a command
+# that connects by itself holds the connection itself. Both run the same queries.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
 _pool: asyncpg.Pool | None = None
-_current: ContextVar[asyncpg.Connection | None] = ContextVar("crm_connection", default=None)
+_current: ContextVar[Connection | None] = ContextVar("crm_connection", default=None)
 
 # How long a request waits for the database, each bound chosen so that a frozen
 # or vanished PostgreSQL costs a client a few seconds and a 503, never a hang:
@@ -113,7 +120,7 @@ def pool() -> asyncpg.Pool:
     return _pool
 
 
-def connection() -> asyncpg.Connection:
+def connection() -> Connection:
     """The connection of the transaction this code runs in."""
     conn = _current.get()
     if conn is None:
@@ -122,7 +129,7 @@ def connection() -> asyncpg.Connection:
 
 
 @contextmanager
-def bound(conn: asyncpg.Connection) -> Iterator[asyncpg.Connection]:
+def bound(conn: Connection) -> Iterator[Connection]:
     """Run services on `conn` without a transaction: for reads of one statement each."""
     token = _current.set(conn)
     try:
@@ -136,7 +143,7 @@ class Transaction:
 
     __slots__ = ("_rollback", "connection")
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._rollback = False
 
@@ -145,7 +152,7 @@ class Transaction:
 
 
 @asynccontextmanager
-async def acquired(on: asyncpg.Pool | None = None) -> AsyncIterator[asyncpg.Connection]:
+async def acquired(on: asyncpg.Pool | None = None) -> AsyncIterator[PoolConnectionProxy]:
     """A pooled connection for the time of a request: 503 when none comes quickly.
 
     Giving it back never fails the request: a connection that broke (or whose

@@ -15,7 +15,10 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ log = logging.getLogger(__name__)
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "postgres").resolve()
-        self._server: Any = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         """Start (or join) the server and return its connection URL."""
@@ -31,13 +34,14 @@ class EmbeddedPostgres:
         # is unset (containers, CI) it falls back to /tmp with a warning we don't need.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         logging.getLogger("pgserver").setLevel(logging.WARNING)
-        import pgserver  # imported here: only the embedded mode needs it
+        # Imported here: only the embedded mode needs it.
+        from pgserver.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._prune_dead_handles()
         log.info("starting the embedded PostgreSQL in %s", self.pgdata)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
-        return str(self._server.get_uri())
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        return self._server.get_uri()
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -46,7 +50,6 @@ class EmbeddedPostgres:
             server.cleanup()
 
     def _prune_dead_handles(self) -> None:
-        import psutil  # a dependency of pgserver
         from pgserver.postgres_server import PostgresServer
 
         handles = self.pgdata / ".handle_pids.json"  # pgserver's list of handle holders
@@ -54,14 +57,16 @@ class EmbeddedPostgres:
             if not handles.exists():
                 return
             pids = json.loads(handles.read_text())
-            alive = [pid for pid in pids if pid == os.getpid() or _running(psutil, pid)]
+            alive = [pid for pid in pids if pid == os.getpid() or _running(pid)]
             if alive != pids:
                 log.info("dropping the handles of exited processes %s", set(pids) - set(alive))
                 handles.write_text(json.dumps(alive))
 
 
-def _running(psutil: Any, pid: int) -> bool:
+def _running(pid: int) -> bool:
+    import psutil  # a dependency of pgserver
+
     try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False

@@ -16,6 +16,7 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
 from crm import piccolo_conf
+from crm.db import Connection
 from crm.piccolo_app import APP_CONFIG
 
 _LOCK_ID = 0x63726D  # "crm": the advisory lock that serialises migrators
@@ -29,7 +30,7 @@ def migration_ids() -> list[str]:
     return list(manager.get_migration_ids(modules))
 
 
-async def applied_ids(conn: asyncpg.Connection) -> list[str]:
+async def applied_ids(conn: Connection) -> list[str]:
     exists = await conn.fetchval("SELECT to_regclass('public.migration') IS NOT NULL")
     if not exists:
         return []
@@ -37,7 +38,7 @@ async def applied_ids(conn: asyncpg.Connection) -> list[str]:
     return [row["name"] for row in rows]
 
 
-async def pending_ids(conn: asyncpg.Connection) -> list[str]:
+async def pending_ids(conn: Connection) -> list[str]:
     done = set(await applied_ids(conn))
     # A copy: the cached list must not be shared with callers.
     return [mid for mid in migration_ids() if mid not in done]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TypeAlias
 
 import msgspec
 
@@ -30,6 +30,9 @@ MAX_LIMIT = 200
 # (crm.money) and ranks are small floats. Anything past these bounds is forged, and
 # would otherwise reach PostgreSQL as a number it refuses (or as NaN).
 MAX_CURSOR_DECIMAL = Decimal("1e16")
+
+# The last row's value of the sort column, as a cursor carries it (None: a null).
+SortValue: TypeAlias = str | float | datetime | date | Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,7 @@ def check_limit(limit: int) -> int:
 @dataclass(frozen=True, slots=True)
 class Cursor:
     sort: str
-    value: Any
+    value: SortValue
     last_id: str
 
 
@@ -109,33 +112,38 @@ def decode_cursor(
         name, raw_value, last_id = msgspec.json.decode(
             raw, type=tuple[str, str | float | None, str]
         )
-        value: Any = raw_value
         if name != sort.name:
             raise BadRequest("The cursor was made for another sort order.")
         if check_id(last_id) is None:
             raise ValueError("not one of our ids")
-        if value is not None:
-            if isinstance(value, float) != (sort.kind is float):
-                raise ValueError("a value of the wrong type")
-            if sort.kind is float:
-                value = float(value)
-                if not math.isfinite(value):
-                    raise ValueError("not a finite number")
-            elif sort.kind is datetime:
-                value = datetime.fromisoformat(value)
-                if value.tzinfo is None:
-                    raise ValueError("naive timestamp")
-                value = to_utc(value)  # an offset that leaves years 1..9999: ValueError
-            elif sort.kind is date:
-                value = date.fromisoformat(value)
-            elif sort.kind is Decimal:
-                value = Decimal(value)
-                if not (value.is_finite() and abs(value) < MAX_CURSOR_DECIMAL):
-                    raise ValueError("not an amount")
-        elif not sort.nullable:
+        if raw_value is None and not sort.nullable:
             raise ValueError("null value for a column that has none")
+        value = None if raw_value is None else _read_value(raw_value, sort.kind)
     except BadRequest:
         raise
     except (ValueError, binascii.Error, msgspec.DecodeError, InvalidOperation):
         raise BadRequest("The cursor is not valid: pass next_cursor back as it was.") from None
     return Cursor(sort=name, value=value, last_id=last_id)
+
+
+def _read_value(raw: str | float, kind: type) -> SortValue:
+    """A cursor's sort value as the column's `kind`; ValueError when it cannot be one."""
+    if isinstance(raw, float) != (kind is float):
+        raise ValueError("a value of the wrong type")
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise ValueError("not a finite number")
+        return raw
+    if kind is datetime:
+        moment = datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return to_utc(moment)  # an offset that leaves years 1..9999: ValueError
+    if kind is date:
+        return date.fromisoformat(raw)
+    if kind is Decimal:
+        amount = Decimal(raw)
+        if not (amount.is_finite() and abs(amount) < MAX_CURSOR_DECIMAL):
+            raise ValueError("not an amount")
+        return amount
+    return raw

@@ -8,10 +8,12 @@ filter can be forgotten.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from asyncpg import Record
 
 from crm import db
 from crm.errors import NotFound, PreconditionFailed
@@ -21,6 +23,7 @@ from crm.policy import Actor, Permission, Scope
 from crm.sql import Params, scope_predicate
 
 P = TypeVar("P")
+T = TypeVar("T")
 
 
 class TenantSelect:
@@ -113,15 +116,15 @@ class TenantSelect:
             parts.append(f"LIMIT {int(limit)}")
         return " ".join(parts)
 
-    async def fetch(self, *, order_by: str | None = None, limit: int | None = None) -> list[Any]:
+    async def fetch(self, *, order_by: str | None = None, limit: int | None = None) -> list[Record]:
         return await db.connection().fetch(
             self.sql(order_by=order_by, limit=limit), *self.params.values
         )
 
-    async def fetchrow(self) -> Any:
+    async def fetchrow(self) -> Record | None:
         return await db.connection().fetchrow(self.sql(limit=1), *self.params.values)
 
-    async def find(self, record_id: str, *, lock: bool = False) -> Any:
+    async def find(self, record_id: str, *, lock: bool = False) -> Record | None:
         """The row with id `record_id` inside this query's scope, or None.
 
         An id that cannot exist (not one of ours) is simply not found; `lock`
@@ -134,7 +137,7 @@ class TenantSelect:
         sql = self.sql() + (f" FOR UPDATE OF {self.alias}" if lock else "")
         return await db.connection().fetchrow(sql, *self.params.values)
 
-    async def get(self, record_id: str, *, noun: str, lock: bool = False) -> Any:
+    async def get(self, record_id: str, *, noun: str, lock: bool = False) -> Record:
         """The row with id `record_id` if the actor may see it: 404 when missing or hidden alike."""
         row = await self.find(record_id, lock=lock)
         if row is None:
@@ -147,7 +150,7 @@ class TenantSelect:
         sort: Sort,
         limit: int,
         cursor: str | None,
-        build: Callable[[Any], Any],
+        build: Callable[[Record], T],
         page: Callable[..., P],
         sort_key: str | None = None,
     ) -> P:
@@ -161,7 +164,7 @@ class TenantSelect:
             self.where.append(sort.after(decode_cursor(cursor, sort), id_column, self.params))
         if merge_team:
             sql = self._team_page_sql(sort, limit + 1)
-            rows: Sequence[Any] = await db.connection().fetch(sql, *self.params.values)
+            rows = await db.connection().fetch(sql, *self.params.values)
         else:
             rows = await self.fetch(order_by=sort.order_by(id_column), limit=limit + 1)
         more = len(rows) > limit
@@ -211,7 +214,7 @@ def check_version(current: int, expected: int | None) -> None:
 
 async def update_row(
     table: str, company_id: str, record_id: str, changes: dict[str, object], *, returning: str
-) -> Any:
+) -> Record:
     """UPDATE one tenant row with `changes`, bumping `version` and `updated_at`."""
     params = Params()
     where = (
@@ -220,7 +223,9 @@ async def update_row(
     sets = [f"{column} = {params.placeholder(value)}" for column, value in changes.items()]
     sets += ["version = version + 1", "updated_at = now()"]
     sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {where} RETURNING {returning}"
-    return await db.connection().fetchrow(sql, *params.values)
+    row = await db.connection().fetchrow(sql, *params.values)
+    assert row is not None  # the caller read the row with its lock: it is still there
+    return row
 
 
 async def transaction_time() -> datetime:

@@ -92,7 +92,7 @@ class Owned:
         return {row["id"] for row in await query.fetch()}
 
     async def check_reassignment(
-        self, actor: Actor, locked: Locked[Any], values: dict[str, Any]
+        self, actor: Actor, locked: Locked[R], values: dict[str, Any]
     ) -> None:
         """Check a change of owner in `values` against a record from `fetch_for_change`.
 

@@ -10,8 +10,9 @@ reordering a field cannot silently shift what a row means.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar, cast
 
+import asyncpg
 import msgspec
 
 from crm.policy import Actor, Scope
@@ -56,7 +57,11 @@ def scope_predicate(actor: Actor, scope: Scope, owner: str, params: Params) -> s
     return f"{owner} = {params.placeholder(actor.agent_id)}"
 
 
-Computed = tuple[Sequence[str], Callable[..., Any]]
+Computed = tuple[Sequence[str], Callable[..., object]]
+
+# What `Columns.build` reads a record from: a row as asyncpg returns it (which
+# the type checker does not count as a sequence), or any sequence in its order.
+Row: TypeAlias = asyncpg.Record | Sequence[object]
 
 
 class Columns(Generic[R]):
@@ -101,9 +106,7 @@ class Columns(Generic[R]):
             raise ValueError(f"derived fields need a computation: {sorted(missing)}")
         position = {name: index for index, name in enumerate(self.names)}
         # build(row): the record of a row selected with `sql` (or `returning`).
-        self.build: Callable[[Sequence[Any]], R] = _compile_build(
-            record, fields, position, computed
-        )
+        self.build: Callable[[Row], R] = _compile_build(record, fields, position, computed)
 
 
 def _compile_build(
@@ -111,7 +114,7 @@ def _compile_build(
     fields: Sequence[str],
     position: Mapping[str, int],
     computed: Mapping[str, Computed],
-) -> Callable[[Sequence[Any]], R]:
+) -> Callable[[Row], R]:
     """A function that makes `record` from a row: `record(row[0], f(row[1], row[2]), ...)`.
 
     Written once per record and compiled, so building a page's records costs
@@ -119,7 +122,7 @@ def _compile_build(
     contact three to four times as much. Only integer positions and names made
     here enter the source.
     """
-    namespace: dict[str, Any] = {"record": record}
+    namespace: dict[str, object] = {"record": record}
     arguments = []
     for field in fields:
         if field in computed:
@@ -132,5 +135,4 @@ def _compile_build(
             arguments.append(f"row[{position[field]}]")
     source = f"def build(row):\n    return record({', '.join(arguments)})\n"
     exec(source, namespace)  # noqa: S102 - the source is made above from positions only
-    build: Callable[[Sequence[Any]], R] = namespace["build"]
-    return build
+    return cast(Callable[[Row], R], namespace["build"])

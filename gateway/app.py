@@ -7,8 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
+import asyncpg
 from litestar import Litestar, Router
 from litestar._openapi.plugin import handle_schema_path_not_found
 from litestar.datastructures import State
@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.routes import BaseRoute
+from litestar.types import ControllerRouterHandler
 
 from crm import db
 from crm.api_keys import service as api_keys
@@ -54,7 +55,7 @@ class _DocsRouter(Router):
     router; at the root that would shadow our problem+json 404s.
     """
 
-    def register(self, value: Any) -> list[BaseRoute]:
+    def register(self, value: ControllerRouterHandler) -> list[BaseRoute]:
         if getattr(value, "fn", None) is handle_schema_path_not_found:
             return []
         return super().register(value)
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
-async def _housekeeping(pool: Any) -> None:
+async def _housekeeping(pool: asyncpg.Pool) -> None:
     """Hourly: delete idempotency answers older than 24 hours."""
     while True:
         try:

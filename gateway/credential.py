@@ -17,8 +17,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-import asyncpg
-
+from crm import db
 from crm.api_keys.service import Credential
 from crm.errors import RateLimited, Unauthenticated
 from gateway.keys import KeyCache
@@ -42,7 +41,7 @@ def client_address(scope: Scope, proxies: tuple[Network, ...]) -> str:
     peer = str(client[0]) if client else "unknown"
     if not proxies or not _trusted(peer, proxies):
         return peer
-    hops = [
+    hops: list[str] = [
         hop.strip()
         for key, value in scope["headers"]
         if key == b"x-forwarded-for"
@@ -85,7 +84,7 @@ async def api_key_credential(
     limiter: RateLimiter,
     scope: Scope,
     address: str,
-    conn: asyncpg.Connection,
+    conn: db.Connection,
     extra: list[tuple[bytes, bytes]],
 ) -> Credential:
     """The credential of the request's API key; 401 (429 when failing too often)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from crm import db
@@ -51,7 +50,7 @@ async def run_idempotent(
     app: ASGIApp,
     scope: Scope,
     body: bytes,
-    conn: asyncpg.Connection,
+    conn: db.Connection,
     actor: Actor,
     key: str,
 ) -> tuple[Held, bool]:

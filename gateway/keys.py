@@ -107,7 +107,7 @@ class KeyCache:
         if actor.api_key_id is not None:
             self._uses[actor.api_key_id] = (actor.company_id, datetime.now(UTC))
 
-    async def authenticate(self, key: str, conn: asyncpg.Connection) -> Credential:
+    async def authenticate(self, key: str, conn: db.Connection) -> Credential:
         """The credential of a presented key, checked in constant time; 401 otherwise."""
         prefix = parse_api_key(key)
         if prefix is None:

@@ -138,7 +138,7 @@ def translate(exc: Exception) -> CRMError:
         if status == 503:
             return ServiceUnavailable(str(exc.detail))
         if 400 <= status < 500:
-            generic = type(
+            generic: type[CRMError] = type(
                 "ClientError",
                 (CRMError,),
                 {"status": status, "code": "bad_request", "title": "Bad request"},

@@ -4,7 +4,7 @@ versions as ETags, `If-Match`, and 201 answers with a `Location`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -19,6 +19,14 @@ from crm.schemas import parse_timestamp
 from gateway.problems import MEDIA_TYPE
 
 T = TypeVar("T")
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
 
 
 class FieldProblem(msgspec.Struct):
@@ -168,11 +176,11 @@ def expected_version(if_match: str | None) -> int | None:
     raise PreconditionFailed('If-Match must be a version ETag, e.g. "3" (weak tags never match).')
 
 
-def with_etag(record: Any, status_code: int = 200) -> Response[Any]:
+def with_etag(record: V, status_code: int = 200) -> Response[V]:
     return Response(record, status_code=status_code, headers={"ETag": f'"{record.version}"'})
 
 
-def created(record: Any, location: str) -> Response[Any]:
+def created(record: T, location: str) -> Response[T]:
     headers = {"Location": location}
     if hasattr(record, "version"):
         headers["ETag"] = f'"{record.version}"'

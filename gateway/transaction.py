@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 from litestar import types
 
 from crm import auth_changes, db
@@ -114,7 +113,7 @@ class _Rollback(Exception):
 
 
 async def run_in_transaction(
-    app: ASGIApp, scope: Scope, receive: Receive, conn: asyncpg.Connection
+    app: ASGIApp, scope: Scope, receive: Receive, conn: db.Connection
 ) -> Held:
     """Run the handler in a transaction that commits only a success; the response is held.
 

@@ -67,10 +67,13 @@ async def serve(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
     Same loop as the tests, so a test may call services directly on the app's pool.
     """
+    # Litestar types its ASGI call with its own scope TypedDicts, which these
+    # clients' plain-mapping ASGI type does not accept: the protocol is the same.
     async with (
-        LifespanManager(app),
+        LifespanManager(app),  # type: ignore[arg-type]
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+            transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+            base_url="http://testserver.local",
         ) as http,
     ):
         yield http

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -34,7 +35,7 @@ class Member:
 
 @dataclass(frozen=True)
 class Tenant:
-    company: dict[str, object]
+    company: dict[str, Any]
     owner: Member
 
     @property
@@ -89,8 +90,8 @@ async def make_agent(
             AgentCreate(
                 email=f"{unique('agent')}@example.com",
                 name="Avery Agent",
-                role=role,
-                team_id=team_id,  # type: ignore[arg-type]
+                role=Role(role),
+                team_id=team_id,
             ),
         )
         _, key = await issue_key(tenant.id, agent.id, name="test key", scopes=scopes)
@@ -102,7 +103,7 @@ async def make_agent(
 # own `created_at`), answered as the JSON the API would show.
 
 
-async def make_contact(member: Member, **fields: object) -> dict:
+async def make_contact(member: Member, **fields: object) -> dict[str, Any]:
     import msgspec
 
     from crm.contacts.schemas import ContactCreate
@@ -113,7 +114,7 @@ async def make_contact(member: Member, **fields: object) -> dict:
         return msgspec.to_builtins(await create_contact(member.actor, data))
 
 
-async def make_deal(member: Member, **fields: object) -> dict:
+async def make_deal(member: Member, **fields: object) -> dict[str, Any]:
     import msgspec
 
     from crm.deals.schemas import DealCreate
@@ -124,7 +125,7 @@ async def make_deal(member: Member, **fields: object) -> dict:
         return msgspec.to_builtins(await create_deal(member.actor, data))
 
 
-async def make_task(member: Member, **fields: object) -> dict:
+async def make_task(member: Member, **fields: object) -> dict[str, Any]:
     """`due_at` may be RFC 3339 text, as in a request body."""
     import msgspec
 

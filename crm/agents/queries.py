@@ -112,6 +112,7 @@ async def insert(
             str(role),
             password_hash,
         )
+    assert row is not None  # INSERT ... RETURNING returns the row it wrote
     return AGENT.build(row)
 
 

@@ -93,6 +93,7 @@ async def insert(
         scopes,
         expires_at,
     )
+    assert row is not None  # INSERT ... RETURNING returns the row it wrote
     return API_KEY.build(row)
 
 

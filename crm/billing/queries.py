@@ -43,6 +43,7 @@ async def outcome_of(event_id: str) -> tuple[Outcome, str | None]:
     row = await db.connection().fetchrow(
         "SELECT outcome, reason FROM billing_events WHERE id = $1", event_id
     )
+    assert row is not None  # `record_delivery` has just written it
     return row["outcome"], row["reason"]
 
 

@@ -47,6 +47,7 @@ async def update(company_id: str, changes: dict[str, object]) -> Company:
             f"UPDATE companies SET {', '.join(sets)} WHERE id = $1 RETURNING {COMPANY.returning}",
             *params.values,
         )
+    assert row is not None  # the caller holds the company's row
     return COMPANY.build(row)
 
 
@@ -76,6 +77,7 @@ async def insert(
             billing_customer_id,
             default_region,
         )
+    assert row is not None  # INSERT ... RETURNING returns the row it wrote
     return COMPANY.build(row)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -192,7 +191,7 @@ async def insert_many(company_id: str, contacts: Sequence[NewContact]) -> None:
     """Insert contacts and their phones: two statements, however many contacts."""
     parts = [document_parts(c.first_name, c.last_name, c.email, c.company_name) for c in contacts]
     # One array per column of the unnest in _INSERT_CONTACTS, in its order.
-    columns: list[list[Any]] = [[] for _ in range(11)]
+    columns: list[list[object]] = [[] for _ in range(11)]
     for contact, (names, email_words, company_words) in zip(contacts, parts, strict=True):
         row = (
             contact.id,
@@ -214,7 +213,7 @@ async def insert_many(company_id: str, contacts: Sequence[NewContact]) -> None:
 
 
 async def _insert_phones(company_id: str, phones: Sequence[tuple[str, list[Phone]]]) -> None:
-    columns: list[list[Any]] = [[], [], [], [], []]
+    columns: list[list[object]] = [[], [], [], [], []]
     for contact_id, numbers in phones:
         for position, phone in enumerate(numbers):
             for column, value in zip(
@@ -237,7 +236,7 @@ async def replace_phones(company_id: str, contact_id: str, phones: list[Phone]) 
 async def update(
     company_id: str,
     contact_id: str,
-    changes: dict[str, Any],
+    changes: dict[str, object],
     *,
     search: tuple[str, str, str] | None,
 ) -> None:

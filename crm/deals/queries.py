@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from crm import db
 from crm.deals.schemas import Deal, DealPage
@@ -126,7 +125,7 @@ async def insert_many(company_id: str, deals: Sequence[NewDeal]) -> list[Deal]:
     return [COLUMNS.build(row) for row in rows]
 
 
-async def update(company_id: str, deal_id: str, changes: dict[str, Any]) -> Deal:
+async def update(company_id: str, deal_id: str, changes: dict[str, object]) -> Deal:
     """Write `changes` (stored values: a numeric amount) to a deal, with a new version."""
     row = await update_row("deals", company_id, deal_id, changes, returning=COLUMNS.returning)
     return COLUMNS.build(row)

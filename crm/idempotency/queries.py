@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from asyncpg import Record
 
-import asyncpg
-
+from crm.db import Connection
 from crm.ids import new_id
 
 KEEP_FOR = "24 hours"
 
 
-async def try_lock(conn: asyncpg.Connection, company_id: str, api_key_id: str, key: str) -> bool:
+async def try_lock(conn: Connection, company_id: str, api_key_id: str, key: str) -> bool:
     """Take the key's lock for the rest of the transaction; False when another holds it.
 
     Transaction-scoped: it goes with the transaction, whether that commits, rolls
@@ -28,10 +27,10 @@ async def try_lock(conn: asyncpg.Connection, company_id: str, api_key_id: str, k
 
 
 async def find_answer(
-    conn: asyncpg.Connection, company_id: str, api_key_id: str, key: str
-) -> asyncpg.Record | None:
+    conn: Connection, company_id: str, api_key_id: str, key: str
+) -> Record | None:
     """The stored answer to a key, when one younger than `KEEP_FOR` exists."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    row: Record | None = await conn.fetchrow(
         f"""SELECT fingerprint, status, headers, body FROM idempotency_keys
             WHERE company_id = $1 AND api_key_id = $2 AND key = $3
               AND status IS NOT NULL AND created_at >= now() - interval '{KEEP_FOR}'""",
@@ -43,7 +42,7 @@ async def find_answer(
 
 
 async def store_answer(
-    conn: asyncpg.Connection,
+    conn: Connection,
     company_id: str,
     api_key_id: str,
     key: str,
@@ -72,10 +71,11 @@ async def store_answer(
     )
 
 
-async def purge_expired(conn: asyncpg.Connection) -> Any:
+async def purge_expired(conn: Connection) -> int:
     """Delete answers older than `KEEP_FOR`; returns how many."""
-    return await conn.fetchval(
+    count: int = await conn.fetchval(
         f"""WITH gone AS (DELETE FROM idempotency_keys
                           WHERE created_at < now() - interval '{KEEP_FOR}' RETURNING 1)
             SELECT count(*) FROM gone"""
     )
+    return count

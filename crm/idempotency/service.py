@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 import msgspec
 
@@ -72,6 +71,6 @@ async def store(
     )
 
 
-async def purge_expired() -> Any:
+async def purge_expired() -> int:
     """Delete answers older than 24 hours; returns how many."""
     return await queries.purge_expired(db.connection())

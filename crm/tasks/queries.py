@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from crm import db
 from crm.pagination import Sort
@@ -116,7 +115,7 @@ async def insert_many(company_id: str, tasks: Sequence[NewTask]) -> list[Task]:
     return [COLUMNS.build(row) for row in rows]
 
 
-async def update(company_id: str, task_id: str, changes: dict[str, Any]) -> Task:
+async def update(company_id: str, task_id: str, changes: dict[str, object]) -> Task:
     """Write `changes` to a task, with a new version."""
     row = await update_row("tasks", company_id, task_id, changes, returning=COLUMNS.returning)
     return COLUMNS.build(row)

@@ -52,6 +52,7 @@ async def insert(company_id: str, *, name: str) -> Team:
             company_id,
             name,
         )
+    assert row is not None  # INSERT ... RETURNING returns the row it wrote
     return TEAM.build(row)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import TypeVar
 
+import asyncpg
 import msgspec
 from litestar import get
 from litestar.datastructures import State
@@ -16,20 +18,21 @@ from crm.migrations import pending_ids
 
 # A readiness probe gets its answer within a second, whatever the database does.
 READY_SECONDS = 0.8
+T = TypeVar("T")
 # Checks still running when their probe has answered: they finish (bounded by the
 # pool's own timeouts) so a slow first connection still warms the pool.
 _running: set[asyncio.Task[object]] = set()
 
 
-def _in_background(coroutine: Any) -> asyncio.Task[Any]:
-    task: asyncio.Task[Any] = asyncio.ensure_future(coroutine)
+def _in_background(coroutine: Coroutine[object, object, T]) -> asyncio.Task[T]:
+    task = asyncio.ensure_future(coroutine)
     _running.add(task)
     task.add_done_callback(_running.discard)
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
     return task
 
 
-async def _pending_migrations(pool: Any) -> list[str]:
+async def _pending_migrations(pool: asyncpg.Pool) -> list[str]:
     async with db.acquired(pool) as conn:
         return await pending_ids(conn)
 

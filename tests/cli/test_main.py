@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from tests.servers import clean_env
 
 def crm(
     *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         env=env,
@@ -31,7 +32,7 @@ def crm(
 
 
 @pytest.fixture
-async def empty_database(postgres_server: str):
+async def empty_database(postgres_server: str) -> AsyncIterator[str]:
     name = new_database_name("cli.main")
     url = await create_database(postgres_server, name)
     yield url

@@ -16,6 +16,7 @@ from crm.pagination import (
     MAX_LIMIT,
     Cursor,
     Sort,
+    SortValue,
     check_limit,
     decode_cursor,
     encode_cursor,
@@ -69,7 +70,7 @@ def refused(text: str, sort: Sort) -> str:
     ],
 )
 def test_a_cursor_gives_back_the_sort_value_and_id_it_was_made_from(
-    sort: Sort, value: object
+    sort: Sort, value: SortValue
 ) -> None:
     last_id = new_id()
     cursor = decode_cursor(encode_cursor(sort, value, last_id), sort)
@@ -80,6 +81,7 @@ def test_a_cursor_gives_back_the_sort_value_and_id_it_was_made_from(
 def test_a_datetime_keeps_its_instant_through_a_cursor_in_utc() -> None:
     value = datetime(2026, 3, 1, 23, 59, tzinfo=timezone(timedelta(hours=-5)))
     cursor = decode_cursor(encode_cursor(OLDEST, value, new_id()), OLDEST)
+    assert isinstance(cursor.value, datetime)
     assert cursor.value == value
     assert cursor.value.utcoffset() == timedelta(0)
 

@@ -1,5 +1,7 @@
 """API key format: prefix, secret and checksum; refused before any database work."""
 
+from collections.abc import Callable
+
 import pytest
 
 from crm.security import (
@@ -43,7 +45,7 @@ def test_the_secret_never_shows_in_repr() -> None:
         lambda k: "",
     ],
 )
-def test_malformed_keys_are_refused(mangle) -> None:
+def test_malformed_keys_are_refused(mangle: Callable[[str], str]) -> None:
     assert parse_api_key(mangle(generate_api_key().key)) is None
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, event, given, settings
@@ -350,7 +350,10 @@ async def other_company(client: httpx.AsyncClient) -> World:
     return world
 
 
-def pick(items: list[Any], position: int) -> Any:
+T = TypeVar("T")
+
+
+def pick(items: list[T], position: int) -> T:
     return items[position % len(items)]
 
 
@@ -402,8 +405,8 @@ async def apply(world: World, other: World, operation: Operation) -> None:
     agents = list(world.agents.values())
 
     if isinstance(operation, Hire):
-        owner = acting(world, None)
-        await hire(world, fresh[owner.id], operation.role, operation.team)
+        hirer = acting(world, None)
+        await hire(world, fresh[hirer.id], operation.role, operation.team)
         return
 
     if isinstance(operation, Create):

@@ -125,7 +125,7 @@ async def test_admin_token_failures_are_limited_per_address(strict: httpx.AsyncC
 async def test_a_non_ascii_admin_bearer_is_401(client: httpx.AsyncClient, token: str) -> None:
     response = await client.get(
         "/admin/v1/billing-events",
-        headers=[("Authorization", b"Bearer " + token.encode("utf-8"))],
+        headers=[(b"Authorization", b"Bearer " + token.encode("utf-8"))],
     )
     assert response.status_code == 401
     assert response.json()["code"] == "unauthenticated"

@@ -8,6 +8,7 @@ from litestar import Litestar
 
 import gateway.keys as keys_module
 from crm import db
+from crm.api_keys.service import Credential, load_credential
 from crm.errors import Unauthenticated
 from tests.factories import make_company
 
@@ -42,10 +43,9 @@ async def test_a_change_heard_during_a_lookup_is_not_remembered(
 ) -> None:
     keys = app.state.gateway.keys
     tenant = await make_company(client)
-    original = keys_module.load_credential
 
-    async def revoked_meanwhile(prefix: str):  # type: ignore[no-untyped-def]
-        credential = await original(prefix)
+    async def revoked_meanwhile(prefix: str) -> Credential:
+        credential = await load_credential(prefix)
         keys.forget(f"key:{prefix}:nonce")  # the revocation's notification arrives now
         return credential
 
@@ -58,4 +58,4 @@ async def test_a_change_heard_during_a_lookup_is_not_remembered(
 async def test_a_malformed_key_is_refused_without_the_database(app: Litestar) -> None:
     keys = app.state.gateway.keys
     with pytest.raises(Unauthenticated):
-        await keys.authenticate("crm_nope", conn=None)  # type: ignore[arg-type]
+        await keys.authenticate("crm_nope", conn=None)

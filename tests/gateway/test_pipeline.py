@@ -6,8 +6,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 
@@ -510,10 +512,8 @@ async def test_an_answer_without_secrets_is_stored_whole(client: httpx.AsyncClie
 SECRET_NAMES = {"key", "secret", "api_key", "token", "password"}
 
 
-def _struct_of(annotation: object) -> type | None:
+def _struct_of(annotation: object) -> type[msgspec.Struct] | None:
     import typing
-
-    import msgspec
 
     for candidate in (annotation, *typing.get_args(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, msgspec.Struct):
@@ -572,10 +572,12 @@ async def test_a_server_error_keeps_nothing_so_the_retry_runs(
 # Bodies -----------------------------------------------------------------------
 
 
-async def _call(app: Litestar, scope_extra: dict[str, object], receive: object) -> list[dict]:
-    sent: list[dict] = []
+async def _call(
+    app: Litestar, scope_extra: dict[str, object], receive: object
+) -> list[dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
 
-    async def send(message: dict) -> None:
+    async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -606,7 +608,7 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_without_a_connection(
     pool = app.state.pool
     in_use_before = pool.get_size() - pool.get_idle_size()
 
-    async def trickle() -> dict:
+    async def trickle() -> dict[str, Any]:
         await asyncio.sleep(0.05)
         seen = pool.get_size() - pool.get_idle_size()
         assert seen == in_use_before  # no connection is taken while the body arrives
@@ -624,7 +626,7 @@ async def test_a_declared_length_over_one_mebibyte_is_413_before_the_body_is_rea
 ) -> None:
     tenant = await make_company(client)
 
-    async def never() -> dict:
+    async def never() -> dict[str, Any]:
         raise AssertionError("the body was read")
 
     headers = [

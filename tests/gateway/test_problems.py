@@ -1,5 +1,7 @@
 """Every error is RFC 9457 problem+json with a stable code and the request id."""
 
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
@@ -11,7 +13,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "request_id"}
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -64,7 +65,7 @@ def bounded_server(database_url: str) -> Iterator[int]:
                 process.wait(timeout=20)
 
 
-async def exchange(port: int, data: bytes) -> tuple[int, dict, dict]:
+async def exchange(port: int, data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
     """Send `data`; the status, headers and JSON body of the answer."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(data)
@@ -77,7 +78,9 @@ async def exchange(port: int, data: bytes) -> tuple[int, dict, dict]:
     return int(lines[0].split(" ")[1]), headers, msgspec.json.decode(body)
 
 
-def assert_problem(status: int, headers: dict, body: dict, expected: int, code: str) -> None:
+def assert_problem(
+    status: int, headers: dict[str, str], body: dict[str, Any], expected: int, code: str
+) -> None:
     assert status == expected
     assert headers["content-type"] == "application/problem+json"
     assert headers["connection"] == "close"

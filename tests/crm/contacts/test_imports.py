@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import httpx
 import msgspec
@@ -14,7 +16,7 @@ from crm.errors import Forbidden, ValidationFailed
 from tests.factories import make_agent, make_company
 
 
-def contacts(*items: dict) -> list[ContactCreate]:
+def contacts(*items: dict[str, Any]) -> list[ContactCreate]:
     return [msgspec.convert(item, ContactCreate) for item in items]
 
 

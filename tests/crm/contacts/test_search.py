@@ -6,13 +6,13 @@ import httpx
 
 from crm import db
 from crm.contacts.service import list_contacts
-from tests.factories import make_agent, make_company, make_contact
+from tests.factories import Member, make_agent, make_company, make_contact
 
 
-async def search(member, q: str) -> list[str]:  # type: ignore[no-untyped-def]
+async def search(member: Member, q: str) -> list[str]:
     async with db.transaction():
         page = await list_contacts(member.actor, q=q, limit=200)
-    return [c.full_name or c.email or c.company_name for c in page.data]
+    return [c.full_name or c.email or c.company_name or "" for c in page.data]
 
 
 async def test_an_exact_full_name_match_ranks_first(client: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ revokes which keys, and revocation that applies to the very next request."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -44,7 +45,7 @@ async def post_key(client: httpx.AsyncClient, member: Member, **fields: object) 
     )
 
 
-async def new_key(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
+async def new_key(client: httpx.AsyncClient, member: Member, **fields: object) -> dict[str, Any]:
     """A key issued through the API: its record plus `key`, the full secret."""
     response = await post_key(client, member, **fields)
     assert response.status_code == 201, response.text

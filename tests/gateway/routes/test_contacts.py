@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -27,13 +28,15 @@ async def gb(client: httpx.AsyncClient) -> Tenant:
     return await make_company(client, plan="enterprise", default_region="GB")
 
 
-async def post_contact(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
+async def post_contact(
+    client: httpx.AsyncClient, member: Member, **fields: object
+) -> dict[str, Any]:
     response = await client.post("/v1/contacts", json=fields, headers=member.headers)
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def post_task(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
+async def post_task(client: httpx.AsyncClient, member: Member, **fields: object) -> dict[str, Any]:
     response = await client.post(
         "/v1/tasks", json={"title": "Call", **fields}, headers=member.headers
     )
@@ -41,23 +44,29 @@ async def post_task(client: httpx.AsyncClient, member: Member, **fields: object)
     return response.json()
 
 
-async def get_contact(client: httpx.AsyncClient, member: Member, contact_id: str) -> dict:
+async def get_contact(client: httpx.AsyncClient, member: Member, contact_id: str) -> dict[str, Any]:
     response = await client.get(f"/v1/contacts/{contact_id}", headers=member.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def list_contacts(client: httpx.AsyncClient, member: Member, **params: object) -> dict:
+async def list_contacts(
+    client: httpx.AsyncClient, member: Member, **params: str | int | bool
+) -> dict[str, Any]:
     response = await client.get("/v1/contacts", params=params, headers=member.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def ids_of(client: httpx.AsyncClient, member: Member, **params: object) -> list[str]:
+async def ids_of(
+    client: httpx.AsyncClient, member: Member, **params: str | int | bool
+) -> list[str]:
     return [c["id"] for c in (await list_contacts(client, member, **params))["data"]]
 
 
-async def all_pages(client: httpx.AsyncClient, member: Member, **params: object) -> list[str]:
+async def all_pages(
+    client: httpx.AsyncClient, member: Member, **params: str | int | bool
+) -> list[str]:
     """Every id of a list, page after page, following `next_cursor`."""
     seen: list[str] = []
     cursor = None
@@ -617,7 +626,9 @@ async def test_paging_is_stable_under_concurrent_inserts(
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"sort": sort, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
         page = await list_contacts(client, tenant.owner, **params)
         seen += [c["id"] for c in page["data"]]
         cursor = page["next_cursor"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ async def tenant(client: httpx.AsyncClient) -> Tenant:
     return await make_company(client, plan="enterprise")
 
 
-async def post_deal(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
+async def post_deal(client: httpx.AsyncClient, member: Member, **fields: object) -> dict[str, Any]:
     response = await client.post(
         "/v1/deals", json={"title": "Engine", **fields}, headers=member.headers
     )
@@ -28,13 +29,15 @@ async def post_deal(client: httpx.AsyncClient, member: Member, **fields: object)
 
 async def patch_deal(
     client: httpx.AsyncClient, member: Member, deal_id: str, **fields: object
-) -> dict:
+) -> dict[str, Any]:
     response = await client.patch(f"/v1/deals/{deal_id}", json=fields, headers=member.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def ids_of(client: httpx.AsyncClient, member: Member, **params: object) -> list[str]:
+async def ids_of(
+    client: httpx.AsyncClient, member: Member, **params: str | int | bool
+) -> list[str]:
     response = await client.get("/v1/deals", params=params, headers=member.headers)
     assert response.status_code == 200, response.text
     return [d["id"] for d in response.json()["data"]]
@@ -330,7 +333,9 @@ async def test_paging_through_a_sort_yields_every_deal_exactly_once(
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"sort": sort, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
         page = (await client.get("/v1/deals", params=params, headers=tenant.owner.headers)).json()
         seen += [d["id"] for d in page["data"]]
         cursor = page["next_cursor"]

@@ -1,4 +1,5 @@
 import httpx
+import pytest
 
 
 async def test_live_answers_200(client: httpx.AsyncClient) -> None:
@@ -14,7 +15,7 @@ async def test_ready_answers_200_when_migrated(client: httpx.AsyncClient) -> Non
 
 
 async def test_ready_answers_503_with_a_pending_migration(
-    client: httpx.AsyncClient, database_url: str, monkeypatch
+    client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from crm import migrations
 

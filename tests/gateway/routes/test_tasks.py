@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ async def tenant(client: httpx.AsyncClient) -> Tenant:
     return await make_company(client, plan="enterprise")
 
 
-async def post_task(client: httpx.AsyncClient, member: Member, **fields: object) -> dict:
+async def post_task(client: httpx.AsyncClient, member: Member, **fields: object) -> dict[str, Any]:
     response = await client.post(
         "/v1/tasks", json={"title": "Call", **fields}, headers=member.headers
     )
@@ -34,13 +35,15 @@ async def post_task(client: httpx.AsyncClient, member: Member, **fields: object)
 
 async def patch_task(
     client: httpx.AsyncClient, member: Member, task_id: str, **fields: object
-) -> dict:
+) -> dict[str, Any]:
     response = await client.patch(f"/v1/tasks/{task_id}", json=fields, headers=member.headers)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def ids_of(client: httpx.AsyncClient, member: Member, **params: object) -> list[str]:
+async def ids_of(
+    client: httpx.AsyncClient, member: Member, **params: str | int | bool
+) -> list[str]:
     response = await client.get("/v1/tasks", params=params, headers=member.headers)
     assert response.status_code == 200, response.text
     return [t["id"] for t in response.json()["data"]]

@@ -34,7 +34,9 @@ def stripe_header(body: bytes, secret: str = STRIPE_SECRET, at: int | None = Non
     return header
 
 
-def standard_headers(body: bytes, secret: str = STANDARD_SECRET, at: int | None = None) -> dict:
+def standard_headers(
+    body: bytes, secret: str = STANDARD_SECRET, at: int | None = None
+) -> dict[str, str]:
     from datetime import UTC, datetime
 
     at = int(time.time()) if at is None else at
