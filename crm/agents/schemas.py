@@ -46,8 +46,8 @@ class Me(msgspec.Struct, kw_only=True):
     """Who the caller is: its agent, its company and the key it used."""
 
     agent: Agent
-    company: Company
-    api_key: KeySummary | None
+    company: Company | None  # null for a key without `company:read`
+    api_key: KeySummary | None  # null for a session
 
 
 class AgentPage(msgspec.Struct, kw_only=True):

@@ -11,7 +11,7 @@ from crm.companies.service import find_company
 from crm.errors import Conflict, Forbidden, NotFound
 from crm.ids import parse_id
 from crm.pagination import pick_sort
-from crm.policy import Actor, Permission, Role, Scope
+from crm.policy import KEY_SCOPE, Actor, Permission, Role, Scope
 from crm.query import check_version
 from crm.security import hash_password
 from crm.teams.service import require_team
@@ -100,10 +100,14 @@ async def _keep_an_owner(company_id: str, leaving_id: str) -> None:
 
 
 async def get_me(actor: Actor) -> Me:
-    """The caller's own agent, company and key: always visible to itself."""
+    """The caller's own agent and key, always visible to itself, and its company, which
+    only a credential with `company:read` may read (`None` otherwise)."""
     agent = await queries.get_own(actor)
-    company = await find_company(actor.company_id)
-    key = await current_key(actor)
-    if agent is None or company is None:
+    if agent is None:
         raise NotFound("The caller's agent no longer exists.")
-    return Me(agent=agent, company=company, api_key=key)
+    company = None
+    if KEY_SCOPE[Permission.COMPANY_VIEW] in actor.key_scopes:
+        company = await find_company(actor.company_id)
+        if company is None:
+            raise NotFound("The caller's company no longer exists.")
+    return Me(agent=agent, company=company, api_key=await current_key(actor))

@@ -101,15 +101,38 @@ async def create_api_key(actor: Actor, data: ApiKeyCreate) -> ApiKeyCreated:
         raise InsufficientScope(
             "A key cannot grant scopes its creator lacks: " + ", ".join(sorted(beyond))
         )
-    if data.expires_at is not None:
-        if data.expires_at.tzinfo is None:
-            raise ValidationFailed.one("expires_at", "must carry a time zone, e.g. Z")
-        if data.expires_at <= datetime.now(UTC):
-            raise ValidationFailed.one("expires_at", "must be in the future")
+    expires_at = await _expiry_of_new_key(actor, data.expires_at)
     record, key = await issue_key(
-        actor.company_id, agent_id, name=data.name, scopes=scopes, expires_at=data.expires_at
+        actor.company_id, agent_id, name=data.name, scopes=scopes, expires_at=expires_at
     )
     return ApiKeyCreated(key=key, **msgspec.structs.asdict(record))
+
+
+async def _expiry_of_new_key(actor: Actor, asked: datetime | None) -> datetime | None:
+    """When a key the actor makes expires: `asked`, bounded by the actor's own key.
+
+    A key never makes a key that outlives it, or a key given for a week could
+    leave behind one that never expires: from a key that expires, the new key
+    expires with it unless it asks for sooner, and asking for later is 422.
+    """
+    if asked is not None:
+        if asked.tzinfo is None:
+            raise ValidationFailed.one("expires_at", "must carry a time zone, e.g. Z")
+        if asked <= datetime.now(UTC):
+            raise ValidationFailed.one("expires_at", "must be in the future")
+    own = await current_key(actor)
+    limit = own.expires_at if own is not None else None
+    if limit is None:
+        return asked
+    if asked is None:
+        return limit
+    if asked > limit:
+        raise ValidationFailed.one(
+            "expires_at",
+            f"must not be later than {limit.isoformat().replace('+00:00', 'Z')}, "
+            "when the key making it expires",
+        )
+    return asked
 
 
 async def revoke_api_key(actor: Actor, key_id: str) -> None:

@@ -10,6 +10,13 @@ Deliveries are at least once and out of order; the effect is exactly once:
 - unknown types and unknown customers are recorded as ignored, and answered
   like the rest, so the provider stops retrying.
 
+The event's company is the one its `data.object.metadata.company_id` names when
+present, else the one whose `billing_customer_id` is `data.object.customer`. A
+named company with no customer yet is linked to the event's when the event
+applies; one linked to another customer ignores the event. Only these signed
+events and the operator ever set a company's customer: a tenant cannot detach
+itself from a downgrade or claim another's upgrade.
+
 Every applied change notifies the gateway, so the new plan's rate limit holds
 from the next request.
 """
@@ -24,8 +31,13 @@ import msgspec
 
 from crm.billing import queries
 from crm.billing.schemas import BillingEventPage, Event, Outcome, Receipt
-from crm.companies.schemas import Plan, SubscriptionStatus
-from crm.companies.service import apply_billing_change, billing_state
+from crm.companies.schemas import BillingState, Plan, SubscriptionStatus
+from crm.companies.service import (
+    apply_billing_change,
+    billing_state_of_company,
+    billing_state_of_customer,
+    claim_billing_customer,
+)
 from crm.pagination import check_limit
 
 PLANS = frozenset(Plan)  # what a subscription's plan name is checked against
@@ -102,26 +114,67 @@ async def apply_event(event: Event) -> Receipt:
     return Receipt(id=event.id, outcome=outcome, duplicate=False, reason=reason)
 
 
+def _shown(value: Any) -> str:
+    """`value` as a reason quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+async def _company_of(
+    named: Any, customer: str | None, *, lock: bool
+) -> tuple[BillingState | None, str]:
+    """The event's company (locked if `lock`) or None, with what it was sought by."""
+    if named is not None:
+        found = await billing_state_of_company(named, lock=lock) if isinstance(named, str) else None
+        return found, f"metadata.company_id {_shown(named)} is not one of our companies"
+    if customer is not None:
+        found = await billing_state_of_customer(customer, lock=lock)
+        return found, f"no company has billing customer {_shown(customer)}"
+    return None, "the event names no customer"
+
+
 async def _decide(
     event: Event, created: datetime, customer: str | None
 ) -> tuple[Outcome, str | None, str | None]:
     handled = event.type in HANDLED
+    named = _get(event.data.object, "metadata", "company_id")
     # Locked only when the event may change it: concurrent events apply in turn.
-    company = await billing_state(customer, lock=handled) if customer is not None else None
-    company_id = company[0] if company is not None else None
+    company, not_found = await _company_of(named, customer, lock=handled)
+    company_id = company.id if company is not None else None
     if not handled:
-        return "ignored", f"event type {event.type!r} is not one we act on", company_id
+        return "ignored", f"event type {_shown(event.type)} is not one we act on", company_id
     if company is None:
-        reason = f"no company has billing customer {customer!r}" if customer else None
-        return "ignored", reason or "the event names no customer", None
-    company_id, newest = company
+        return "ignored", not_found, None
+    if customer is None:
+        return "ignored", "the event names no customer", company.id
+    link = None
+    if company.billing_customer_id is None:
+        link = customer  # only a company named by metadata can have none
+    elif company.billing_customer_id != customer:
+        reason = (
+            "the company named by metadata.company_id has another billing customer than "
+            f"{_shown(customer)}"
+        )
+        return "ignored", reason, company.id
     effect = effect_of(event)
     if isinstance(effect, str):
-        return "ignored", effect, company_id
+        return "ignored", effect, company.id
+    newest = company.billing_event_at
     if newest is not None and created < newest:
-        return "stale", f"older than the event applied at {newest.isoformat()}", company_id
-    await apply_billing_change(company_id, plan=effect.plan, status=effect.status, event_at=created)
-    return "applied", effect.note, company_id
+        return "stale", f"older than the event applied at {newest.isoformat()}", company.id
+    if link is not None and await claim_billing_customer(link) is not None:
+        reason = (
+            f"billing customer {_shown(link)} is linked to another company than the one "
+            "metadata.company_id names"
+        )
+        return "ignored", reason, company.id
+    await apply_billing_change(
+        company.id, plan=effect.plan, status=effect.status, event_at=created, customer_id=link
+    )
+    if link is None:
+        return "applied", effect.note, company.id
+    linked = f"the company is now linked to billing customer {_shown(link)}"
+    return "applied", linked if effect.note is None else f"{effect.note}; {linked}", company.id
 
 
 async def list_events(

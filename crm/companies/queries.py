@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm import db
-from crm.companies.schemas import Company, Plan, SubscriptionStatus
-from crm.ids import new_id
+from crm.companies.schemas import BillingState, Company, Plan, SubscriptionStatus
+from crm.ids import new_id, parse_id
 from crm.sql import Columns, Params
 
 COMPANY = Columns(
@@ -17,6 +17,7 @@ COMPANY = Columns(
         "subscription_status": (("subscription_status",), SubscriptionStatus),
     },
 )
+BILLING_STATE = Columns(BillingState, "c")
 CONFLICTS = {
     "companies_billing_customer_id_key": "Another company has this billing_customer_id.",
 }
@@ -42,10 +43,33 @@ async def update(company_id: str, changes: dict[str, object]) -> Company:
     params = Params(company_id)
     sets = [f"{column} = {params.placeholder(value)}" for column, value in changes.items()]
     sets += ["version = version + 1", "updated_at = now()"]
+    row = await db.connection().fetchrow(
+        f"UPDATE companies SET {', '.join(sets)} WHERE id = $1 RETURNING {COMPANY.returning}",
+        *params.values,
+    )
+    return COMPANY.build(row)
+
+
+async def find_for_update(company_id: str) -> Company | None:
+    """The company, its row locked for the transaction; None for an id that is not one."""
+    canonical = parse_id(company_id)
+    if canonical is None:
+        return None
+    row = await db.connection().fetchrow(
+        f"SELECT {COMPANY.sql} FROM companies c WHERE c.id = $1 FOR UPDATE", canonical
+    )
+    return None if row is None else COMPANY.build(row)
+
+
+async def set_billing_customer(company_id: str, customer_id: str | None) -> Company:
+    """Link the company to `customer_id` (None: unlink); 409 if another company has it."""
     async with db.conflicts(CONFLICTS):
         row = await db.connection().fetchrow(
-            f"UPDATE companies SET {', '.join(sets)} WHERE id = $1 RETURNING {COMPANY.returning}",
-            *params.values,
+            f"""UPDATE companies
+                SET billing_customer_id = $2, version = version + 1, updated_at = now()
+                WHERE id = $1 RETURNING {COMPANY.returning}""",
+            company_id,
+            customer_id,
         )
     assert row is not None  # the caller holds the company's row
     return COMPANY.build(row)
@@ -81,14 +105,44 @@ async def insert(
     return COMPANY.build(row)
 
 
-async def billing_state(customer_id: str, *, lock: bool) -> tuple[str, datetime | None] | None:
-    """`(id, billing_event_at)` of the company with this payment customer, or None."""
+async def billing_state_of_customer(customer_id: str, *, lock: bool) -> BillingState | None:
+    """The billing state of the company whose payment customer is `customer_id`, or None."""
     row = await db.connection().fetchrow(
-        "SELECT id, billing_event_at FROM companies WHERE billing_customer_id = $1"
+        f"SELECT {BILLING_STATE.sql} FROM companies c WHERE c.billing_customer_id = $1"
         + (" FOR UPDATE" if lock else ""),
         customer_id,
     )
-    return None if row is None else (row["id"], row["billing_event_at"])
+    return None if row is None else BILLING_STATE.build(row)
+
+
+async def claim_customer(customer_id: str) -> str | None:
+    """The id of the company linked to `customer_id`, or None.
+
+    Holds the customer id until the transaction ends (a transaction-scoped
+    advisory lock), so two transactions linking one customer to two companies
+    apply in turn: the second finds the first's link rather than a clash.
+    """
+    await db.connection().execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('crm.billing_customer:' || $1, 0))",
+        customer_id,
+    )
+    holder: str | None = await db.connection().fetchval(
+        "SELECT id FROM companies WHERE billing_customer_id = $1", customer_id
+    )
+    return holder
+
+
+async def billing_state_of_company(company_id: str, *, lock: bool) -> BillingState | None:
+    """The billing state of the company with this id; None for an id that is not one."""
+    canonical = parse_id(company_id)
+    if canonical is None:
+        return None
+    row = await db.connection().fetchrow(
+        f"SELECT {BILLING_STATE.sql} FROM companies c WHERE c.id = $1"
+        + (" FOR UPDATE" if lock else ""),
+        canonical,
+    )
+    return None if row is None else BILLING_STATE.build(row)
 
 
 async def set_billing(
@@ -97,15 +151,24 @@ async def set_billing(
     plan: Plan | None,
     status: SubscriptionStatus | None,
     event_at: datetime,
+    customer_id: str | None,
 ) -> None:
-    """Set what a payment event changed (None: left as it is) and when that event happened."""
-    await db.connection().execute(
-        """UPDATE companies
-           SET plan = coalesce($2, plan), subscription_status = coalesce($3, subscription_status),
-               billing_event_at = $4, version = version + 1, updated_at = now()
-           WHERE id = $1""",
-        company_id,
-        None if plan is None else str(plan),
-        None if status is None else str(status),
-        event_at,
-    )
+    """Set what a payment event changed (None: left as it is) and when that event happened.
+
+    `customer_id` links a company that has no payment customer yet; one that has
+    keeps its own.
+    """
+    async with db.conflicts(CONFLICTS):
+        await db.connection().execute(
+            """UPDATE companies
+               SET plan = coalesce($2, plan),
+                   subscription_status = coalesce($3, subscription_status),
+                   billing_customer_id = coalesce(billing_customer_id, $5),
+                   billing_event_at = $4, version = version + 1, updated_at = now()
+               WHERE id = $1""",
+            company_id,
+            None if plan is None else str(plan),
+            None if status is None else str(status),
+            event_at,
+            customer_id,
+        )

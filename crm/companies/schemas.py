@@ -47,12 +47,31 @@ class Company(msgspec.Struct):
 
 
 class CompanyUpdate(Input):
-    """Changes to the company. `plan` and `subscription_status` follow payment webhooks only."""
+    """A tenant's changes to its company.
+
+    `plan`, `subscription_status` and `billing_customer_id` are not among them:
+    payment events and the operator set those, and a body naming one is refused
+    like any unknown field (a tenant that could detach or claim a billing
+    customer could dodge a downgrade or take another's upgrade).
+    """
 
     name: Name | msgspec.UnsetType = msgspec.UNSET
     billing_email: Email | msgspec.UnsetType | None = msgspec.UNSET
-    billing_customer_id: CustomerId | msgspec.UnsetType | None = msgspec.UNSET
     default_region: Region | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CompanyBillingLink(Input):
+    """The operator's link from a company to its payment customer; null detaches it."""
+
+    billing_customer_id: CustomerId | None
+
+
+class BillingState(msgspec.Struct):
+    """What payment events need of a company: its customer and its newest applied event."""
+
+    id: str
+    billing_customer_id: str | None
+    billing_event_at: datetime | None
 
 
 class CompanyBootstrap(Input):

@@ -9,9 +9,16 @@ from datetime import datetime
 
 from crm.auth_changes import auth_changed
 from crm.companies import queries
-from crm.companies.schemas import Company, CompanyUpdate, Plan, SubscriptionStatus
+from crm.companies.schemas import (
+    BillingState,
+    Company,
+    CompanyBillingLink,
+    CompanyUpdate,
+    Plan,
+    SubscriptionStatus,
+)
 from crm.contacts.phones import is_region
-from crm.errors import Forbidden, NotFound, ValidationFailed
+from crm.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from crm.policy import Actor, Permission, Scope
 from crm.query import check_version
 
@@ -53,6 +60,30 @@ async def update_company(
     return updated
 
 
+async def link_billing_customer(company_id: str, data: CompanyBillingLink) -> Company:
+    """Link a company to its payment customer, or unlink it with null (operator only).
+
+    The operator alone may do this (and a payment event that names the company in
+    its metadata, for a company with no customer yet): it decides which company
+    every later payment event changes. Unknown company: 404. A customer that
+    another company has: 409 naming that company, which the operator may know.
+    Unlinking is allowed so that a customer linked by mistake can be moved: the
+    company then follows no payment event until it is linked again, and its
+    plan and status stay as they are.
+    """
+    company = await queries.find_for_update(company_id)
+    if company is None:
+        raise NotFound("No company has this id.")
+    customer_id = data.billing_customer_id
+    if customer_id == company.billing_customer_id:
+        return company
+    if customer_id is not None:
+        holder = await queries.claim_customer(customer_id)
+        if holder is not None:
+            raise Conflict(f"Company {holder} has billing customer {customer_id!r}.")
+    return await queries.set_billing_customer(company.id, customer_id)
+
+
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
@@ -89,14 +120,28 @@ def effective_plan(plan: str, subscription_status: str) -> Plan:
         return Plan.FREE
 
 
-async def billing_state(customer_id: str, *, lock: bool) -> tuple[str, datetime | None] | None:
-    """`(id, billing_event_at)` of the company paying as `customer_id`, or None.
+async def billing_state_of_customer(customer_id: str, *, lock: bool) -> BillingState | None:
+    """The billing state of the company paying as `customer_id`, or None.
 
     `billing_event_at` is when the newest payment event applied to it happened;
     `lock` holds the company's row until the transaction ends, so events that
     may change it apply in turn.
     """
-    return await queries.billing_state(customer_id, lock=lock)
+    return await queries.billing_state_of_customer(customer_id, lock=lock)
+
+
+async def billing_state_of_company(company_id: str, *, lock: bool) -> BillingState | None:
+    """The billing state of the company with id `company_id` (any text), or None; `lock` as above."""
+    return await queries.billing_state_of_company(company_id, lock=lock)
+
+
+async def claim_billing_customer(customer_id: str) -> str | None:
+    """The id of the company linked to `customer_id`, or None if it is free.
+
+    The customer id is held until the transaction ends, so whoever links it
+    next finds this transaction's link instead of clashing with it.
+    """
+    return await queries.claim_customer(customer_id)
 
 
 async def apply_billing_change(
@@ -105,10 +150,15 @@ async def apply_billing_change(
     plan: Plan | None,
     status: SubscriptionStatus | None,
     event_at: datetime,
+    customer_id: str | None = None,
 ) -> None:
     """Apply a payment event's change (None: left as it is) that happened at `event_at`.
 
-    Every process hears of it, so the new plan's rate limit holds from the next request.
+    `customer_id` links a company with no payment customer yet to the event's;
+    a company that has one keeps it. Every process hears of the change, so the
+    new plan's rate limit holds from the next request.
     """
-    await queries.set_billing(company_id, plan=plan, status=status, event_at=event_at)
+    await queries.set_billing(
+        company_id, plan=plan, status=status, event_at=event_at, customer_id=customer_id
+    )
     await auth_changed("company", company_id)

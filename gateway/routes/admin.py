@@ -1,20 +1,21 @@
-"""The operator API: bootstrapping companies. Bearer `CRM_ADMIN_TOKEN`; 404 without one."""
+"""The operator API: companies and payment events. Bearer `CRM_ADMIN_TOKEN`; 404 without one."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import Request, Router, get, patch, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from crm.agents.schemas import Agent
 from crm.billing import service as billing
 from crm.billing.schemas import BillingEventPage
 from crm.bootstrap import bootstrap_company
-from crm.companies.schemas import Company, CompanyBootstrap
+from crm.companies import service as companies
+from crm.companies.schemas import Company, CompanyBillingLink, CompanyBootstrap
 from crm.errors import NotFound
 from gateway.credential import check_admin_token
 from gateway.problems import MEDIA_TYPE
@@ -63,6 +64,21 @@ async def create_company(data: JSONBody[CompanyBootstrap]) -> BootstrapResult:
     return BootstrapResult(company=result.company, owner=result.owner, api_key=result.api_key)
 
 
+@patch(
+    "/companies/{company_id:str}",
+    operation_id="adminUpdateCompany",
+    summary="Link a company to its billing customer",
+    security=[{"adminToken": []}],
+    responses={**problems(400, 401, 404, 409, 413, 422), **TOO_MANY_FAILURES},
+)
+async def update_company(company_id: FromPath[str], data: JSONBody[CompanyBillingLink]) -> Company:
+    """Sets the company's `billing_customer_id`, which decides the company that payment
+    events change; `null` unlinks it (to move a customer linked by mistake), leaving its plan
+    and subscription status as they are. Tenants cannot set it. `404` for an unknown company,
+    `409` (naming that company) when another company has this customer."""
+    return await companies.link_billing_customer(company_id, data)
+
+
 @get(
     "/billing-events",
     operation_id="adminListBillingEvents",
@@ -81,7 +97,7 @@ async def list_billing_events(
 def router() -> Router:
     return Router(
         path="/admin/v1",
-        route_handlers=[create_company, list_billing_events],
+        route_handlers=[create_company, update_company, list_billing_events],
         before_request=require_admin,
         middleware=[TransactionMiddleware],
         tags=["operator"],

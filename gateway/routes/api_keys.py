@@ -51,8 +51,10 @@ async def list_api_keys(
 async def create_api_key(
     actor: CurrentActor, data: JSONBody[ApiKeyCreate]
 ) -> Response[ApiKeyCreated]:
-    """Issues a key for the caller, or (owners) for another agent. The answer alone carries
-    the full secret in `key`; only a keyed hash of it is stored."""
+    """Issues a key for the caller, or (owners) for another agent, with at most the caller's
+    scopes. A key never makes a key that outlives it: from a key that expires, `expires_at`
+    defaults to that key's expiry and a later one is `422`. The answer alone carries the
+    full secret in `key`; only a keyed hash of it is stored."""
     record = await service.create_api_key(actor, data)
     return created(record, f"/v1/api-keys/{record.id}")
 

@@ -40,8 +40,9 @@ async def get_company(actor: CurrentActor) -> Response[Company]:
 async def update_company(
     actor: CurrentActor, data: JSONBody[CompanyUpdate], if_match: IfMatch = None
 ) -> Response[Company]:
-    """Changes the company (owners only). `plan` and `subscription_status` follow payment
-    webhooks and cannot be set here."""
+    """Changes the company's `name`, `billing_email` and `default_region` (owners only).
+    `plan`, `subscription_status` and `billing_customer_id` are set only by payment webhooks
+    and the operator: a body naming one is `422` naming that field."""
     company = await service.update_company(actor, data, expected_version=expected_version(if_match))
     return with_etag(company)
 

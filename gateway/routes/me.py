@@ -11,7 +11,8 @@ from gateway.responses import CurrentActor, problems
 
 @get("/me", operation_id="getMe", summary="Who am I", responses=problems(401, 429))
 async def get_me(actor: CurrentActor) -> Me:
-    """Returns the caller's agent, its company and the API key it used."""
+    """Returns the caller's agent, its company and the API key it used. Any credential may
+    read who it is; `company` is null for a key without `company:read`."""
     return await service.get_me(actor)
 
 

@@ -194,6 +194,93 @@ async def test_expires_at_without_a_time_zone_is_422(
     assert [e["field"] for e in body["errors"]] == ["expires_at"]
 
 
+# A key never makes a key that outlives it -----------------------------------------
+
+
+async def expiring_member(client: httpx.AsyncClient, tenant: Tenant, days: int = 7) -> Member:
+    """The owner, acting through a key that expires in `days` days."""
+    expires_at = rfc3339(datetime.now(UTC) + timedelta(days=days))
+    key = await new_key(client, tenant.owner, expires_at=expires_at)
+    return Member(actor=tenant.owner.actor, key=key["key"])
+
+
+async def expiry_of(client: httpx.AsyncClient, member: Member) -> str:
+    me = await client.get("/v1/me", headers=member.headers)
+    return me.json()["api_key"]["expires_at"]
+
+
+@pytest.mark.parametrize("for_another_agent", [False, True], ids=["own", "another agent's"])
+async def test_from_an_expiring_key_a_new_key_expires_with_it_by_default(
+    client: httpx.AsyncClient, tenant: Tenant, for_another_agent: bool
+) -> None:
+    weekly = await expiring_member(client, tenant)
+    fields = {"agent_id": (await make_agent(tenant)).id} if for_another_agent else {}
+    created = await new_key(client, weekly, **fields)
+    assert created["expires_at"] == await expiry_of(client, weekly)
+    stored = await client.get(f"/v1/api-keys/{created['id']}", headers=tenant.owner.headers)
+    assert stored.json()["expires_at"] == created["expires_at"]
+
+
+@pytest.mark.parametrize("for_another_agent", [False, True], ids=["own", "another agent's"])
+@pytest.mark.parametrize("later", [timedelta(seconds=1), timedelta(days=3650)], ids=["1 s", "10 y"])
+async def test_from_an_expiring_key_a_later_expiry_is_422_and_makes_no_key(
+    client: httpx.AsyncClient, tenant: Tenant, for_another_agent: bool, later: timedelta
+) -> None:
+    weekly = await expiring_member(client, tenant)
+    limit = datetime.fromisoformat(await expiry_of(client, weekly))
+    fields = {"agent_id": (await make_agent(tenant)).id} if for_another_agent else {}
+    before = await listed_ids(client, tenant.owner)
+    response = await post_key(client, weekly, expires_at=rfc3339(limit + later), **fields)
+    body = assert_problem(response, 422, "validation_failed")
+    assert [e["field"] for e in body["errors"]] == ["expires_at"]
+    assert await listed_ids(client, tenant.owner) == before
+
+
+@pytest.mark.parametrize("sooner", [timedelta(0), timedelta(days=1)], ids=["the same", "sooner"])
+async def test_from_an_expiring_key_the_same_or_a_sooner_expiry_is_kept(
+    client: httpx.AsyncClient, tenant: Tenant, sooner: timedelta
+) -> None:
+    weekly = await expiring_member(client, tenant)
+    expires_at = rfc3339(datetime.fromisoformat(await expiry_of(client, weekly)) - sooner)
+    created = await new_key(client, weekly, expires_at=expires_at)
+    assert created["expires_at"] == expires_at
+
+
+async def test_a_key_made_by_a_key_made_by_an_expiring_key_still_expires_with_the_first(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    weekly = await expiring_member(client, tenant)
+    child = await new_key(client, weekly)
+    grandchild = await new_key(client, Member(actor=tenant.owner.actor, key=child["key"]))
+    assert grandchild["expires_at"] == child["expires_at"] == await expiry_of(client, weekly)
+
+
+async def test_a_key_without_expiry_may_make_a_key_that_never_expires_or_expires_any_time(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    assert await expiry_of(client, tenant.owner) is None
+    assert (await new_key(client, tenant.owner))["expires_at"] is None
+    far = "2999-01-01T00:00:00Z"
+    assert (await new_key(client, tenant.owner, expires_at=far))["expires_at"] == far
+
+
+@pytest.mark.parametrize("for_another_agent", [False, True], ids=["own", "another agent's"])
+async def test_a_key_cannot_give_a_new_key_scopes_it_lacks(
+    client: httpx.AsyncClient, tenant: Tenant, for_another_agent: bool
+) -> None:
+    narrow = await new_key(client, tenant.owner, scopes=["agents:write", "contacts:read"])
+    member = Member(actor=tenant.owner.actor, key=narrow["key"])
+    fields = {"agent_id": (await make_agent(tenant)).id} if for_another_agent else {}
+    before = await listed_ids(client, tenant.owner)
+    for scopes in (["contacts:write"], None):  # named, or every scope by default
+        body = {**fields, **({"scopes": scopes} if scopes else {})}
+        response = await post_key(client, member, **body)
+        assert_problem(response, 403, "insufficient_scope")
+    assert await listed_ids(client, tenant.owner) == before
+    created = await new_key(client, member, scopes=["contacts:read"], **fields)
+    assert created["scopes"] == ["contacts:read"]
+
+
 # A key for another agent ------------------------------------------------------
 
 

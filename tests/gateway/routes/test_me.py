@@ -83,3 +83,45 @@ async def test_shows_the_current_role_after_a_change(
     )
     me = (await client.get("/v1/me", headers=agent.headers)).json()
     assert me["agent"]["role"] == "owner"
+
+
+async def scoped_key(client: httpx.AsyncClient, tenant: Tenant, scopes: list[str]) -> dict:
+    created = await client.post(
+        "/v1/api-keys", json={"name": "Scoped", "scopes": scopes}, headers=tenant.owner.headers
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [["tasks:read"], ["company:write"], ["contacts:read", "agents:read", "agents:write"]],
+    ids=["tasks:read", "company:write alone", "every scope but company's"],
+)
+async def test_a_key_without_company_read_sees_no_company(
+    client: httpx.AsyncClient, tenant: Tenant, scopes: list[str]
+) -> None:
+    key = await scoped_key(client, tenant, scopes)
+    response = await client.get("/v1/me", headers={"Authorization": f"Bearer {key['key']}"})
+    assert response.status_code == 200
+    me = response.json()
+    assert me["company"] is None
+    assert "plan" not in response.text
+    assert "billing" not in response.text
+    assert me["agent"]["id"] == tenant.owner.id
+    assert me["api_key"] == {
+        "id": key["id"],
+        "name": "Scoped",
+        "scopes": scopes,
+        "expires_at": None,
+    }
+
+
+async def test_a_key_with_company_read_alone_sees_the_company(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    key = await scoped_key(client, tenant, ["company:read"])
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {key['key']}"})
+    company = await client.get("/v1/company", headers={"Authorization": f"Bearer {key['key']}"})
+    assert me.json()["company"] == company.json()
+    assert company.json()["id"] == tenant.id

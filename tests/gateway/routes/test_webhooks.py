@@ -46,7 +46,7 @@ def standard_headers(
 
 
 def event(
-    customer: str,
+    customer: str | None,
     type_: str = "customer.subscription.updated",
     *,
     plan: str | None = "pro",
@@ -54,12 +54,17 @@ def event(
     created: int | None = None,
     event_id: str | None = None,
     via_metadata: bool = False,
+    metadata: dict[str, Any] | None = None,
 ) -> bytes:
-    obj: dict[str, Any] = {"id": "sub_1", "object": "subscription", "customer": customer}
+    obj: dict[str, Any] = {"id": "sub_1", "object": "subscription"}
+    if customer is not None:
+        obj["customer"] = customer
+    if metadata is not None:
+        obj["metadata"] = dict(metadata)
     if type_.startswith("customer.subscription"):
         obj["status"] = status
         if plan is not None and via_metadata:
-            obj["metadata"] = {"plan": plan}
+            obj.setdefault("metadata", {})["plan"] = plan
         elif plan is not None:
             obj["items"] = {"data": [{"price": {"lookup_key": plan}}]}
     return json.dumps(
@@ -270,6 +275,244 @@ async def test_an_unknown_plan_changes_nothing(client: httpx.AsyncClient) -> Non
     response = await deliver(client, event(customer, plan="platinum"))
     assert response.json()["outcome"] == "ignored"
     assert await company_state(client, tenant) == ("free", "active")
+
+
+# Which company an event is about ------------------------------------------------
+
+
+async def customer_of(tenant: Tenant) -> str | None:
+    async with db.transaction() as tx:
+        customer: str | None = await tx.connection.fetchval(
+            "SELECT billing_customer_id FROM companies WHERE id = $1", tenant.id
+        )
+    return customer
+
+
+async def test_the_tenant_cannot_detach_to_dodge_a_cancellation(client: httpx.AsyncClient) -> None:
+    """The attack of the security review: detach, let the cancellation be ignored, reattach."""
+    tenant, customer = await billed_company(client, plan="enterprise")
+    detach = await client.patch(
+        "/v1/company", json={"billing_customer_id": None}, headers=tenant.owner.headers
+    )
+    assert detach.status_code == 422
+    assert detach.json()["errors"][0]["field"] == "billing_customer_id"
+    body = event(customer, "customer.subscription.deleted")
+    response = await deliver(client, body)
+    assert response.json()["outcome"] == "applied"
+    assert (await stored(json.loads(body)["id"]))["company_id"] == tenant.id
+    reattach = await client.patch(
+        "/v1/company", json={"billing_customer_id": customer}, headers=tenant.owner.headers
+    )
+    assert reattach.status_code == 422
+    assert await company_state(client, tenant) == ("free", "cancelled")
+    assert await customer_of(tenant) == customer
+
+
+async def test_a_tenant_cannot_claim_a_customer_to_take_its_upgrade(
+    client: httpx.AsyncClient,
+) -> None:
+    payer, customer = await billed_company(client)
+    claimant = await make_company(client)
+    claim = await client.patch(
+        "/v1/company", json={"billing_customer_id": customer}, headers=claimant.owner.headers
+    )
+    assert claim.status_code == 422
+    await deliver(client, event(customer, plan="enterprise"))
+    assert await company_state(client, payer) == ("enterprise", "active")
+    assert await company_state(client, claimant) == ("free", "active")
+
+
+async def test_metadata_company_id_links_a_company_without_a_customer(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant = await make_company(client)
+    customer = unique("cus")
+    body = event(customer, "customer.subscription.created", metadata={"company_id": tenant.id})
+    response = await deliver(client, body)
+    assert response.json()["outcome"] == "applied"
+    assert customer in response.json()["reason"]
+    assert await customer_of(tenant) == customer
+    assert await company_state(client, tenant) == ("pro", "active")
+    row = await stored(json.loads(body)["id"])
+    assert (row["outcome"], row["company_id"]) == ("applied", tenant.id)
+    # From then on the customer alone finds the company.
+    await deliver(client, event(customer, "invoice.payment_failed"))
+    assert await company_state(client, tenant) == ("pro", "past_due")
+
+
+async def test_metadata_company_id_of_the_company_with_that_customer_applies(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant, customer = await billed_company(client)
+    body = event(customer, plan="enterprise", metadata={"company_id": tenant.id})
+    response = await deliver(client, body)
+    assert (response.json()["outcome"], response.json()["reason"]) == ("applied", None)
+    assert await company_state(client, tenant) == ("enterprise", "active")
+
+
+async def test_metadata_company_id_wins_over_the_customer(client: httpx.AsyncClient) -> None:
+    named, customer = await billed_company(client)
+    other, other_customer = await billed_company(client)
+    # The named company has another customer: ignored, though the customer is the other's.
+    body = event(other_customer, plan="enterprise", metadata={"company_id": named.id})
+    response = await deliver(client, body)
+    assert response.json()["outcome"] == "ignored"
+    row = await stored(json.loads(body)["id"])
+    assert (row["outcome"], row["company_id"]) == ("ignored", named.id)
+    assert "another billing customer" in row["reason"]
+    assert await company_state(client, named) == ("free", "active")
+    assert await company_state(client, other) == ("free", "active")
+    assert (await customer_of(named), await customer_of(other)) == (customer, other_customer)
+
+
+async def test_a_named_company_with_another_customer_ignores_the_event(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant, customer = await billed_company(client, plan="enterprise")
+    stranger = unique("cus")
+    body = event(stranger, "customer.subscription.deleted", metadata={"company_id": tenant.id})
+    response = await deliver(client, body)
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "ignored"
+    assert "another billing customer" in response.json()["reason"]
+    assert await company_state(client, tenant) == ("enterprise", "active")
+    assert await customer_of(tenant) == customer
+
+
+async def test_a_customer_of_another_company_is_not_linked_to_the_named_one(
+    client: httpx.AsyncClient,
+) -> None:
+    holder, customer = await billed_company(client)
+    named = await make_company(client)
+    body = event(customer, plan="enterprise", metadata={"company_id": named.id})
+    response = await deliver(client, body)
+    assert response.json()["outcome"] == "ignored"
+    row = await stored(json.loads(body)["id"])
+    assert (row["company_id"], "linked to another company" in row["reason"]) == (named.id, True)
+    assert await customer_of(named) is None
+    assert await company_state(client, named) == ("free", "active")
+    assert await company_state(client, holder) == ("free", "active")
+
+
+@pytest.mark.parametrize(
+    "company_id",
+    [
+        "01900000-0000-7000-8000-000000000000",
+        "not-a-company",
+        "",
+        "x" * 10_000,
+        42,
+        ["a list"],
+        {"id": "an object"},
+        True,
+    ],
+    ids=["unknown", "malformed", "empty", "huge", "number", "list", "object", "boolean"],
+)
+async def test_metadata_company_id_that_is_not_one_of_ours_is_recorded_as_ignored(
+    client: httpx.AsyncClient, company_id: object
+) -> None:
+    tenant, customer = await billed_company(client)
+    body = event(customer, plan="enterprise", metadata={"company_id": company_id})
+    response = await deliver(client, body)
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "ignored"
+    row = await stored(json.loads(body)["id"])
+    assert (row["outcome"], row["company_id"]) == ("ignored", None)
+    assert "is not one of our companies" in row["reason"]
+    assert len(row["reason"]) < 200
+    assert await company_state(client, tenant) == ("free", "active")
+
+
+async def test_a_named_company_is_not_linked_by_an_event_without_a_customer(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant = await make_company(client)
+    body = event(None, plan="enterprise", metadata={"company_id": tenant.id})
+    response = await deliver(client, body)
+    assert (response.json()["outcome"], response.json()["reason"]) == (
+        "ignored",
+        "the event names no customer",
+    )
+    assert (await stored(json.loads(body)["id"]))["company_id"] == tenant.id
+    assert await company_state(client, tenant) == ("free", "active")
+
+
+@pytest.mark.parametrize(
+    ("type_", "plan"),
+    [("charge.refunded", "pro"), ("customer.subscription.updated", "platinum")],
+    ids=["a type we do not act on", "an unknown plan"],
+)
+async def test_an_event_that_does_not_apply_links_no_customer(
+    client: httpx.AsyncClient, type_: str, plan: str
+) -> None:
+    tenant = await make_company(client)
+    body = event(unique("cus"), type_, plan=plan, metadata={"company_id": tenant.id})
+    response = await deliver(client, body)
+    assert response.json()["outcome"] == "ignored"
+    assert (await stored(json.loads(body)["id"]))["company_id"] == tenant.id
+    assert await customer_of(tenant) is None
+
+
+async def test_a_stale_event_links_no_customer(client: httpx.AsyncClient) -> None:
+    from tests.conftest import ADMIN_TOKEN
+
+    tenant, customer = await billed_company(client)
+    now = int(time.time())
+    await deliver(client, event(customer, plan="enterprise", created=now))
+    unlink = await client.patch(
+        f"/admin/v1/companies/{tenant.id}",
+        json={"billing_customer_id": None},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert unlink.status_code == 200
+    late = event(unique("cus"), plan="pro", created=now - 30, metadata={"company_id": tenant.id})
+    response = await deliver(client, late)
+    assert response.json()["outcome"] == "stale"
+    assert await customer_of(tenant) is None
+    assert await company_state(client, tenant) == ("enterprise", "active")
+
+
+async def test_an_unlinked_customers_events_are_ignored(client: httpx.AsyncClient) -> None:
+    from tests.conftest import ADMIN_TOKEN
+
+    tenant, customer = await billed_company(client, plan="pro")
+    await client.patch(
+        f"/admin/v1/companies/{tenant.id}",
+        json={"billing_customer_id": None},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    response = await deliver(client, event(customer, "customer.subscription.deleted"))
+    assert response.json()["outcome"] == "ignored"
+    assert await company_state(client, tenant) == ("pro", "active")
+
+
+async def test_concurrent_events_linking_one_company_link_it_once(
+    client: httpx.AsyncClient,
+) -> None:
+    tenant = await make_company(client)
+    customers = [unique("cus") for _ in range(4)]
+    bodies = [event(c, metadata={"company_id": tenant.id}) for c in customers]
+    responses = await asyncio.gather(*[deliver(client, body) for body in bodies])
+    assert [r.status_code for r in responses] == [200] * 4
+    outcomes = sorted(r.json()["outcome"] for r in responses)
+    assert outcomes == ["applied", "ignored", "ignored", "ignored"]
+    (winner,) = [
+        c for c, r in zip(customers, responses, strict=True) if r.json()["outcome"] == "applied"
+    ]
+    assert await customer_of(tenant) == winner
+
+
+async def test_concurrent_events_linking_one_customer_to_two_companies_link_one(
+    client: httpx.AsyncClient,
+) -> None:
+    first, second = await make_company(client), await make_company(client)
+    customer = unique("cus")
+    bodies = [event(customer, metadata={"company_id": t.id}) for t in (first, second)]
+    responses = await asyncio.gather(*[deliver(client, body) for body in bodies])
+    assert [r.status_code for r in responses] == [200, 200]
+    assert sorted(r.json()["outcome"] for r in responses) == ["applied", "ignored"]
+    linked = [await customer_of(t) for t in (first, second)]
+    assert sorted(linked, key=str) == sorted([customer, None], key=str)
 
 
 # Exactly once ---------------------------------------------------------------
