@@ -13,9 +13,11 @@ answer names the field instead of failing deep inside a query.
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import SerializationException
 
@@ -82,3 +84,38 @@ async def refuse_nul(request: Request[Any, Any, Any]) -> None:
                 fields += _nul_paths(await request.json())
     if fields:
         raise ValidationFailed([FieldError(field, MESSAGE) for field in fields])
+    if request.method in ("POST", "PATCH", "PUT") and await request.body():
+        with contextlib.suppress(SerializationException):
+            _check_types_strictly(request.route_handler, await request.json())
+
+
+_BODY_TYPES: dict[int, type | None] = {}
+_AT = re.compile(r"^(.*) - at `\$\.?(.*)`$")
+
+
+def _check_types_strictly(handler: Any, body: Any) -> None:
+    """422 for a body whose values fit its schema only by conversion (`0` for `false`).
+
+    The framework reads bodies leniently, as it must read query strings, so a
+    number would pass for a boolean; the document promises JSON's own types.
+    A body the lenient reading refuses too is left to it, with its own messages;
+    malformed JSON is left to the handler, which answers 400 for it.
+    """
+    key = id(handler)
+    if key not in _BODY_TYPES:
+        field = handler.parsed_fn_signature.parameters.get("data")
+        _BODY_TYPES[key] = field.annotation if field is not None else None
+    body_type = _BODY_TYPES[key]
+    if body_type is None:
+        return
+    try:
+        msgspec.convert(body, type=body_type, strict=True)
+    except msgspec.ValidationError as exc:
+        try:
+            msgspec.convert(body, type=body_type, strict=False)
+        except msgspec.ValidationError:
+            return
+        message, path = str(exc), ""
+        if m := _AT.match(message):
+            message, path = m.group(1), m.group(2)
+        raise ValidationFailed([FieldError(path or "body", message)]) from None

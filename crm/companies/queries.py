@@ -47,6 +47,7 @@ async def update(company_id: str, changes: dict[str, object]) -> Company:
         f"UPDATE companies SET {', '.join(sets)} WHERE id = $1 RETURNING {COMPANY.returning}",
         *params.values,
     )
+    assert row is not None  # the caller holds the company's row locked
     return COMPANY.build(row)
 
 

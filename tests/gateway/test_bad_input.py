@@ -106,6 +106,32 @@ async def test_a_body_that_is_not_utf8_is_400(
     assert_problem(response, 400, "bad_request")
 
 
+# JSON's own types: a value that fits the schema only by conversion is refused
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("done", 0), ("done", 1), ("done", "true"), ("title", 5), ("due_at", 1700000000)],
+)
+async def test_a_body_value_of_another_json_type_is_422_naming_it_before_if_match(
+    client: httpx.AsyncClient, tenant: Tenant, field: str, value: object
+) -> None:
+    task = await make_task(tenant.owner)
+    # An If-Match that cannot match: the body's fault is told first, and nothing changes.
+    headers = {**tenant.owner.headers, "If-Match": '"999"'}
+    response = await client.patch(f"/v1/tasks/{task['id']}", json={field: value}, headers=headers)
+    assert_problem(response, 422, "validation_failed")
+    assert fields_of(response) == [field]
+    created = await client.post(
+        "/v1/tasks", json={"title": "t", field: value}, headers=tenant.owner.headers
+    )
+    if field != "title":
+        assert_problem(created, 422, "validation_failed")
+        assert fields_of(created) == [field]
+    after = await client.get(f"/v1/tasks/{task['id']}", headers=tenant.owner.headers)
+    assert after.json()["version"] == task["version"]
+
+
 # Timestamps at the edges of time
 
 

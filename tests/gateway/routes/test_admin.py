@@ -1,3 +1,5 @@
+from typing import Any
+
 import httpx
 import pytest
 
@@ -97,7 +99,10 @@ async def test_invalid_plan_is_422_naming_the_field(client: httpx.AsyncClient) -
 
 
 async def link(
-    client: httpx.AsyncClient, company_id: str, customer: object, headers: dict | None = None
+    client: httpx.AsyncClient,
+    company_id: str,
+    customer: object,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     return await client.patch(
         f"/admin/v1/companies/{company_id}",
@@ -113,6 +118,7 @@ async def stored_company(company_id: str) -> tuple[str | None, int]:
         row = await tx.connection.fetchrow(
             "SELECT billing_customer_id, version FROM companies WHERE id = $1", company_id
         )
+    assert row is not None
     return row["billing_customer_id"], row["version"]
 
 
@@ -190,7 +196,7 @@ async def test_an_unknown_company_is_404(client: httpx.AsyncClient, company_id: 
     ids=["missing", "empty", "a number", "another field"],
 )
 async def test_a_body_that_is_not_one_customer_id_is_422_and_changes_nothing(
-    client: httpx.AsyncClient, payload: dict
+    client: httpx.AsyncClient, payload: dict[str, Any]
 ) -> None:
     customer = unique("cus")
     tenant = await make_company(client, billing_customer_id=customer)

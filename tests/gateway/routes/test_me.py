@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -85,7 +87,9 @@ async def test_shows_the_current_role_after_a_change(
     assert me["agent"]["role"] == "owner"
 
 
-async def scoped_key(client: httpx.AsyncClient, tenant: Tenant, scopes: list[str]) -> dict:
+async def scoped_key(
+    client: httpx.AsyncClient, tenant: Tenant, scopes: list[str]
+) -> dict[str, Any]:
     created = await client.post(
         "/v1/api-keys", json={"name": "Scoped", "scopes": scopes}, headers=tenant.owner.headers
     )
