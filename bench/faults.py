@@ -317,6 +317,8 @@ class Phase:
     fault_began: float
     fault_ended: float
     ended: float = 0.0
+    faulty: bool = True
+    servers: list[str] = field(default_factory=list)  # the rotation at the phase's end
     tracebacks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -347,6 +349,7 @@ async def hold(ctx: Context, begin: Callable[[], None], end: Callable[[], None])
 
 
 async def no_fault(ctx: Context, phase: Phase) -> None:
+    phase.faulty = False
     await asyncio.sleep(ctx.args.fault_seconds / 2)
     phase.fault_began = phase.fault_ended = time.monotonic()
 
@@ -417,9 +420,7 @@ async def kill_between_claim_and_commit(ctx: Context, phase: Phase) -> None:
         killed = phase.fault_ended
         held_outcome, _ = await held
         # PostgreSQL ends the dead server's transaction (and its claim) by itself.
-        while await blocker.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", backend
-        ):
+        while await activity(blocker, "SELECT pid FROM pg_stat_activity WHERE pid = $1", backend):
             if time.monotonic() - killed > 10:
                 raise RuntimeError("the killed server's transaction outlived it by 10 s")
             await asyncio.sleep(0.05)
@@ -452,13 +453,21 @@ async def kill_between_claim_and_commit(ctx: Context, phase: Phase) -> None:
     )
 
 
+async def activity(conn: asyncpg.Connection, query: str, *args: object) -> list[asyncpg.Record]:
+    """`query` over pg_stat_activity as it is now (within a transaction, PostgreSQL
+    would otherwise answer from the snapshot it took on the first read)."""
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    return list(await conn.fetch(query, *args))
+
+
 async def held_backend(blocker: asyncpg.Connection) -> int:
     """The PostgreSQL backend of the request waiting on the locked row."""
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
-        waiting = await blocker.fetch(
+        waiting = await activity(
+            blocker,
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
         )
         if len(waiting) == 1:
             return int(waiting[0]["pid"])
@@ -515,13 +524,22 @@ def summarize(phase: Phase, load: Load) -> dict[str, str]:
     )
     # Each server's first check begun after the fault that answered 200 "ok".
     back = []
-    for base in load.rotation:
+    for base in phase.servers:
         ok = [
             c.started
             for c in load.ready_checks
-            if c.server == base and c.outcome == "200 ok" and c.started >= phase.fault_ended
+            if c.server == base
+            and c.outcome == "200 ok"
+            and phase.fault_ended <= c.started < phase.ended
         ]
         back.append(min(ok) - phase.fault_ended if ok else None)
+    if attempts:
+        slowest = max(attempts, key=lambda a: a.ended - a.started)
+        phase.notes.append(
+            f"slowest request: a {slowest.kind}, {slowest.outcome} after "
+            f"{slowest.ended - slowest.started:.2f} s, begun "
+            f"{slowest.started - phase.fault_began:+.2f} s from the fault's start"
+        )
     other_5xx = sum(n for s, n in statuses.items() if s.startswith("5") and s != "503")
     return {
         "phase": phase.name,
@@ -534,7 +552,8 @@ def summarize(phase: Phase, load: Load) -> dict[str, str]:
             if latencies
             else "-"
         ),
-        "writes refused": str(len(refused)),
+        "writes refused": str(len(refused))
+        + (f" ({replayed} replayed)" if (replayed := sum(w.replayed for w in refused)) else ""),
         "first / last acknowledged, s after the fault": (
             f"{seconds(min(after_fault))} / {seconds(max(after_fault))}"
             + (
@@ -551,7 +570,7 @@ def summarize(phase: Phase, load: Load) -> dict[str, str]:
         "readiness max ms": "-" if ready_max is None else f"{ready_max * 1000:.0f}",
         "ready and ok again, s": (
             "-"
-            if not back
+            if not back or not phase.faulty
             else "never"
             if None in back
             else seconds(max(b for b in back if b is not None))
@@ -691,6 +710,7 @@ async def run_phases(ctx: Context, with_redis: bool) -> list[Phase]:
             await asyncio.sleep(ctx.args.settle_seconds)
             phase.ended = time.monotonic()
             phase.tracebacks = ctx.servers.new_tracebacks()
+            phase.servers = list(load.rotation)
             done.append(phase)
     finally:
         load.give_up_at = time.monotonic() + DRAIN_SECONDS
