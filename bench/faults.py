@@ -137,6 +137,7 @@ class Attempt:
     started: float
     ended: float
     outcome: str  # the status, "conn error" or "timeout"
+    detail: str = ""  # a 5xx answer's problem detail (or its text)
 
 
 @dataclass
@@ -198,7 +199,13 @@ class Load:
             outcome = "timeout"
         except httpx.TransportError:
             outcome = "conn error"
-        self.attempts.append(Attempt(kind, started, time.monotonic(), outcome))
+        detail = ""
+        if response is not None and response.status_code >= 500:
+            try:
+                detail = str(response.json().get("detail"))
+            except ValueError:
+                detail = response.text[:200]
+        self.attempts.append(Attempt(kind, started, time.monotonic(), outcome, detail))
         return outcome, response
 
     async def write_until_acknowledged(self, key: str) -> None:
@@ -500,7 +507,8 @@ async def slow_bodies(ctx: Context, phase: Phase) -> None:
 
 
 def seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    # A retry may be answered just before the fault's end is noted down: 0.
+    return "-" if value is None else f"{max(value, 0.0):.2f}"
 
 
 def summarize(phase: Phase, load: Load) -> dict[str, str]:
@@ -538,8 +546,13 @@ def summarize(phase: Phase, load: Load) -> dict[str, str]:
         phase.notes.append(
             f"slowest request: a {slowest.kind}, {slowest.outcome} after "
             f"{slowest.ended - slowest.started:.2f} s, begun "
-            f"{slowest.started - phase.fault_began:+.2f} s from the fault's start"
+            f"{slowest.started - phase.fault_began:+.2f} s from the fault's start "
+            f"({slowest.started - phase.fault_ended:+.2f} s from its end)"
         )
+    for (outcome, detail), n in sorted(
+        Counter((a.outcome, a.detail) for a in attempts if a.detail).items()
+    ):
+        phase.notes.append(f"{n} x {outcome}: {detail}")
     other_5xx = sum(n for s, n in statuses.items() if s.startswith("5") and s != "503")
     return {
         "phase": phase.name,
