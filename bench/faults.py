@@ -26,14 +26,15 @@ phases, one after the other, each a fault then `--settle-seconds` of calm:
   the killed server is started again;
 - slow bodies: ten clients per server send a body one byte every 0.3 s.
 
-Per phase: the answers' statuses (`conn error` for a dropped connection), 503s
-apart from other 5xx (503 is the promised answer to a database outage; any
-other 5xx is a bug), p50 and max latency, how long after the fault's end the
-first and the last refused write were acknowledged, what readiness answered
-during the fault and how long after its end every server was ready and "ok"
-again, and the tracebacks the servers logged. At the end every contact is read
-back through the API: each acknowledged id must be there exactly once, and
-each Idempotency-Key must have made exactly one contact.
+Per phase, over the requests answered in it: their statuses (`conn error` for
+a dropped connection), 503s apart from other 5xx (503 is the promised answer
+to a database outage; any other 5xx is a bug), p50 and max latency, how long
+after the fault's end the first and the last refused write were acknowledged,
+what readiness answered during the fault and how long after its end every
+server was ready and "ok" again, and the tracebacks the servers logged (their
+warnings and the slowest request follow the table). At the end every contact
+is read back through the API: each acknowledged id must be there exactly once,
+and each Idempotency-Key must have made exactly one contact.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import socket
 import statistics
@@ -70,6 +72,7 @@ PACE = 0.05  # each client's pause between two requests
 REQUEST_TIMEOUT = 15.0
 DRAIN_SECONDS = 30.0  # after the last phase, writes still unacknowledged get this long
 TRICKLERS_PER_SERVER = 10
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ ((?:WARNING|ERROR|CRITICAL) .*)$")
 
 
 # Where PostgreSQL and Redis are, and the same URLs through a proxy ----------
@@ -277,6 +280,7 @@ class Servers:
         self.running: dict[str, tuple[Server, ExitStack]] = {}
         self.log_offsets: dict[str, int] = {}
         self.tracebacks: list[str] = []  # of servers that are gone
+        self.log_lines: list[str] = []
 
     def _start(self) -> tuple[Server, ExitStack]:
         stack = ExitStack()
@@ -295,17 +299,31 @@ class Servers:
         self.load.rotation.remove(server.base)
         os.kill(server.pid, signal.SIGKILL)
         killed = time.monotonic()
-        self.tracebacks += server.errors_since(self.log_offsets.pop(server.base))
+        self._read_log(server)
+        self.log_offsets.pop(server.base)
         _, stack = self.running.pop(server.base)
         await asyncio.to_thread(stack.close)
         return killed
 
-    def new_tracebacks(self) -> list[str]:
-        """Tracebacks logged since the last call."""
-        found, self.tracebacks = self.tracebacks, []
-        for base, (server, _) in self.running.items():
-            found += server.errors_since(self.log_offsets[base])
-            self.log_offsets[base] = server.log_size()
+    def _read_log(self, server: Server) -> None:
+        offset = self.log_offsets[server.base]
+        tracebacks = server.errors_since(offset)
+        self.tracebacks += tracebacks
+        text = server.log.read_text(encoding="utf-8", errors="replace")
+        # Warnings and errors, without their time, so that repeats can be counted.
+        self.log_lines += [
+            match.group(1)
+            for line in text[offset:].splitlines()
+            if (match := LOG_RECORD.match(line))
+        ]
+        self.log_offsets[server.base] = len(text)
+
+    def new_log(self) -> tuple[list[str], list[str]]:
+        """The tracebacks (their last lines) and the warnings logged since the last call."""
+        for server, _ in self.running.values():
+            self._read_log(server)
+        found = self.tracebacks, self.log_lines
+        self.tracebacks, self.log_lines = [], []
         return found
 
     async def stop_all(self) -> None:
@@ -512,7 +530,9 @@ def seconds(value: float | None) -> str:
 
 
 def summarize(phase: Phase, load: Load) -> dict[str, str]:
-    attempts = [a for a in load.attempts if phase.started <= a.started < phase.ended]
+    # A request belongs to the phase it was answered in: one sent at the very end of
+    # a phase's calm meets the next phase's fault.
+    attempts = [a for a in load.attempts if phase.started <= a.ended < phase.ended]
     statuses = Counter(a.outcome for a in attempts)
     latencies = [a.ended - a.started for a in attempts]
     refused = [
@@ -675,7 +695,7 @@ async def main(args: argparse.Namespace) -> None:
                     load.headers = (await make_company(admin)).owner.headers
                 ctx = Context(args, load, servers, database_url, embedded, postgres, redis)
                 phases = await run_phases(ctx, redis is not None)
-                tracebacks = servers.new_tracebacks()
+                tracebacks, _ = servers.new_log()
                 outcome = await verify(load, load.rotation[-1])
             finally:
                 await servers.stop_all()
@@ -714,7 +734,7 @@ async def run_phases(ctx: Context, with_redis: bool) -> list[Phase]:
     clients.append(asyncio.create_task(load.readiness()))
     done = []
     try:
-        ctx.servers.new_tracebacks()
+        ctx.servers.new_log()
         for name, fault in faults:
             now = time.monotonic()
             phase = Phase(name, started=now, fault_began=now, fault_ended=now)
@@ -722,7 +742,9 @@ async def run_phases(ctx: Context, with_redis: bool) -> list[Phase]:
             await fault(ctx, phase)
             await asyncio.sleep(ctx.args.settle_seconds)
             phase.ended = time.monotonic()
-            phase.tracebacks = ctx.servers.new_tracebacks()
+            phase.tracebacks, logged = ctx.servers.new_log()
+            for line, n in Counter(logged).most_common(8):
+                phase.notes.append(f"servers logged {n}x: {line[:160]}")
             phase.servers = list(load.rotation)
             done.append(phase)
     finally:
