@@ -14,12 +14,16 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 
 from crm.migrations import migrate
+
+if TYPE_CHECKING:
+    from crm.embedded import EmbeddedPostgres
 
 SECRET_KEY = "bench-secret-key-" + "0" * 32
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +42,22 @@ def postgres_server() -> Iterator[str]:
     if url:
         yield url
         return
+    with embedded_postgres() as (_, url):
+        yield url
+
+
+@contextmanager
+def embedded_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
+    """An embedded PostgreSQL in a temporary folder, and its URL; stopped afterwards.
+
+    The server itself is yielded too, for a benchmark that stops and starts it.
+    """
     from crm.embedded import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder:
         server = EmbeddedPostgres(Path(folder))
         try:
-            yield server.start()
+            yield server, server.start()
         finally:
             server.stop()
 

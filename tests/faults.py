@@ -7,6 +7,9 @@ blocks (starting a server process) or runs its own loop.
   connections are accepted and left hanging: a server that stopped answering.
 - `stop()`: every connection is cut and new ones are refused: a server that
   went away. `start()` brings it back on the same port.
+
+It listens on a loopback TCP port and forwards to a TCP address, or to a Unix
+socket (`unix_socket=`: an embedded PostgreSQL listens on nothing else).
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from typing import Any
 
 
 class FaultProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(
+        self, target_host: str, target_port: int, *, unix_socket: str | None = None
+    ) -> None:
         self.target = (target_host, target_port)
+        self.unix_socket = unix_socket
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -75,7 +81,10 @@ class FaultProxy:
         self._writers.add(writer)
         await self._flowing.wait()
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            if self.unix_socket is not None:
+                up_reader, up_writer = await asyncio.open_unix_connection(self.unix_socket)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
@@ -97,8 +106,8 @@ class FaultProxy:
 
 
 @contextmanager
-def fault_proxy(host: str, port: int) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(host, port)
+def fault_proxy(host: str, port: int, *, unix_socket: str | None = None) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(host, port, unix_socket=unix_socket)
     try:
         yield proxy
     finally:
