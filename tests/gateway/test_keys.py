@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 
 import asyncpg
@@ -68,6 +69,21 @@ async def test_a_malformed_key_is_refused_without_the_database(app: Litestar) ->
         await keys.authenticate("crm_nope", conn=None)  # type: ignore[arg-type]
 
 
+def notify_elsewhere(database_url: str, event: str) -> None:
+    """Commit an auth notification from another thread, holding this one until it has."""
+
+    async def send() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("SELECT pg_notify($1, $2)", AUTH_CHANNEL, event)
+        finally:
+            await conn.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(send(),))
+    thread.start()
+    thread.join()
+
+
 async def test_a_change_committed_elsewhere_is_heard_before_memory_answers(
     client: httpx.AsyncClient, app: Litestar, database_url: str
 ) -> None:
@@ -76,13 +92,10 @@ async def test_a_change_committed_elsewhere_is_heard_before_memory_answers(
     assert (await client.get("/v1/me", headers=tenant.owner.headers)).status_code == 200
     cached = await keys.cached(tenant.owner.key)
     assert cached is not None
-    # Another process revokes: its notification is committed, and this process
-    # has not run its listener since. Memory must not answer before hearing it.
-    other = await asyncpg.connect(database_url)
-    try:
-        await other.execute("SELECT pg_notify($1, $2)", AUTH_CHANNEL, f"key:{cached.prefix}:n")
-    finally:
-        await other.close()
+    # Another process revokes: its notification is committed while this event
+    # loop is held, so the listener has not run since. Memory must not answer
+    # before hearing it.
+    notify_elsewhere(database_url, f"key:{cached.prefix}:n")
     assert await keys.cached(tenant.owner.key) is None
 
 
