@@ -23,10 +23,10 @@ parses it, before it completes that command on ReadyForQuery. So one `SELECT 1`
 on the listening connection, sent after the request arrived, returns only
 after every notification committed before it has been applied here. Requests
 share that round trip: all those that arrive while one is in flight wait for
-the next, so the listening connection carries at most one at a time. A round
-trip that fails or takes longer than `BARRIER_SECONDS` counts as a lost
-listener: the cache is emptied and bypassed, and requests verify their key in
-the database, so a stalled listener delays a request by at most that long.
+the next, so the listening connection carries at most one at a time. A request
+waits at most `BARRIER_SECONDS` for its round trip, then verifies its key in the
+database, so a stalled listener never holds a request longer than that; a
+round trip unanswered after `PING_SECONDS` counts as a lost listener.
 
 `last_used_at` is kept without a write per request: uses are gathered in
 memory and written in one statement every `FLUSH_SECONDS`.
@@ -56,7 +56,7 @@ ENTRY_SECONDS = 300.0  # an upper bound on any entry's life, belt and braces
 FLUSH_SECONDS = 30.0
 RECONNECT_SECONDS = 1.0
 PING_SECONDS = 2.0
-BARRIER_SECONDS = 1.0
+BARRIER_SECONDS = 0.25  # a request waits this long for the listener, then asks the database
 
 
 class KeyCache:
@@ -128,7 +128,7 @@ class KeyCache:
 
     async def caught_up(self) -> bool:
         """True once every notification committed before this call has been applied
-        here; False when the listener is away (the cache is then bypassed)."""
+        here; False when the listener is away or slow to show it has caught up."""
         if not self._listening:
             return False
         if self._next_round is None:
@@ -139,7 +139,10 @@ class KeyCache:
         if self._rounds is None:
             self._rounds = asyncio.create_task(self._send_rounds(), name="crm-auth-barrier")
         # Shielded: a request that gives up must not cancel the others' answer.
-        return await asyncio.shield(round_trip)
+        try:
+            return await asyncio.wait_for(asyncio.shield(round_trip), BARRIER_SECONDS)
+        except TimeoutError:
+            return False
 
     async def _send_rounds(self) -> None:
         """Send one round trip on the listening connection for each batch of waiters."""
@@ -167,7 +170,7 @@ class KeyCache:
             # Its ReadyForQuery follows every notification the backend had to send;
             # asyncpg has scheduled their callbacks before it completes the query,
             # and they run before whoever awaits the result.
-            await listening.execute("SELECT 1", timeout=BARRIER_SECONDS)
+            await listening.execute("SELECT 1", timeout=PING_SECONDS)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # stalled or broken: as good as lost

@@ -119,13 +119,12 @@ async def test_requests_arriving_together_share_one_round_trip(
 
 
 async def test_a_stalled_listener_sends_requests_to_the_database_not_into_a_wait(
-    client: httpx.AsyncClient, app: Litestar, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient, app: Litestar
 ) -> None:
     keys = app.state.gateway.keys
     tenant = await make_company(client)
     assert (await client.get("/v1/me", headers=tenant.owner.headers)).status_code == 200
     assert keys.listening
-    monkeypatch.setattr(keys_module, "BARRIER_SECONDS", 0.3)
     backend = keys._connection.get_server_pid()
     try:
         os.kill(backend, signal.SIGSTOP)  # the listening backend stops answering
@@ -135,11 +134,16 @@ async def test_a_stalled_listener_sends_requests_to_the_database_not_into_a_wait
         started = time.monotonic()
         assert await keys.cached(tenant.owner.key) is None
         waited = time.monotonic() - started
-        assert not keys.listening
         me = await client.get("/v1/me", headers=tenant.owner.headers)
+        # Unanswered long enough, the listener counts as lost: memory is bypassed.
+        for _ in range(100):
+            if not keys.listening:
+                break
+            await asyncio.sleep(0.05)
+        assert not keys.listening
     finally:
         os.kill(backend, signal.SIGCONT)
-    assert waited < 2
+    assert waited < keys_module.BARRIER_SECONDS + 0.5
     assert me.status_code == 200
     assert me.json()["agent"]["id"] == tenant.owner.id
     # The listener comes back by itself, and memory serves again.
