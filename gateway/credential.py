@@ -89,7 +89,7 @@ async def api_key_credential(
 ) -> Credential:
     """The credential of the request's API key; 401 (429 when failing too often)."""
     key = bearer(scope)
-    cached = keys.cached(key) if key else None
+    cached = await keys.cached(key) if key else None
     if cached is not None:
         return cached
     try:

@@ -1,14 +1,32 @@
 """Verified API keys, cached per process and dropped the moment they change anywhere.
 
 A request presents a key; the cache answers from memory when it holds that
-key's credential, so the hot path costs an HMAC and no database round trip.
-Correctness rests on one rule: **the cache is used only while this process is
-listening** to `crm.auth_changes.AUTH_CHANNEL`. Every revocation, role, team or
-activity change of an agent and every company change sends a notification in
-its transaction; the listener drops the matching entries. If the listening
-connection is lost, the cache is emptied and bypassed until it is back, so a
-revoked key is never served from memory, whatever process revoked it and on
-whatever host.
+key's credential, so the hot path costs a dictionary lookup and a share of one
+small round trip on the listening connection, and no query on the pool.
+Correctness rests on two rules.
+
+**The cache is used only while this process is listening** to
+`crm.auth_changes.AUTH_CHANNEL`. Every revocation, role, team or activity
+change of an agent and every company change sends a notification in its
+transaction; the listener drops the matching entries. If the listening
+connection is lost, the cache is emptied and bypassed until it is back.
+
+**An entry is served only once the listener has caught up** with every change
+committed before the request asked for it. Hearing a notification is not
+instant: PostgreSQL signals the listening backends when a transaction commits,
+and each backend sends its notifications to its client when it is next
+scheduled and idle, so another process may serve its next request before its
+own listener has heard. But a listening backend that has been signalled sends
+the pending notifications before the ReadyForQuery of the next command it runs,
+and asyncpg hands each notification to the event loop (`call_soon`) as it
+parses it, before it completes that command on ReadyForQuery. So one `SELECT 1`
+on the listening connection, sent after the request arrived, returns only
+after every notification committed before it has been applied here. Requests
+share that round trip: all those that arrive while one is in flight wait for
+the next, so the listening connection carries at most one at a time. A request
+waits at most `BARRIER_SECONDS` for its round trip, then verifies its key in the
+database, so a stalled listener never holds a request longer than that; a
+round trip unanswered after `PING_SECONDS` counts as a lost listener.
 
 `last_used_at` is kept without a write per request: uses are gathered in
 memory and written in one statement every `FLUSH_SECONDS`.
@@ -37,9 +55,8 @@ MAX_ENTRIES = 50_000
 ENTRY_SECONDS = 300.0  # an upper bound on any entry's life, belt and braces
 FLUSH_SECONDS = 30.0
 RECONNECT_SECONDS = 1.0
-ECHO_SECONDS = 1.0
 PING_SECONDS = 2.0
-MAX_HEARD = 10_000
+BARRIER_SECONDS = 0.25  # a request waits this long for the listener, then asks the database
 
 
 class KeyCache:
@@ -52,10 +69,12 @@ class KeyCache:
         self._tasks: list[asyncio.Task[None]] = []
         self._connection: asyncpg.Connection | None = None
         self._ready = asyncio.Event()
-        self._echoes: dict[str, asyncio.Future[None]] = {}
         self._stopping = False
         self._epoch = 0
-        self._heard: OrderedDict[str, None] = OrderedDict()
+        # The round trip that requests arriving now will share, and the task
+        # sending round trips while some are wanted.
+        self._next_round: asyncio.Future[bool] | None = None
+        self._rounds: asyncio.Task[None] | None = None
 
     @property
     def listening(self) -> bool:
@@ -72,9 +91,10 @@ class KeyCache:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._rounds] if self._rounds is not None else [])]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._stop_listening()
@@ -84,16 +104,20 @@ class KeyCache:
         with contextlib.suppress(Exception):
             await self.flush_uses()
 
-    def cached(self, key: str) -> Credential | None:
+    async def cached(self, key: str) -> Credential | None:
         """The credential of `key` from memory, when it was verified and is still valid.
 
         Entries are keyed by the whole key, so a hit costs a dictionary lookup and
         no HMAC: the key was checked against its stored hash, in constant time,
-        when it entered the cache. None means "ask `authenticate`".
+        when it entered the cache. Before answering, the listener catches up with
+        every change committed until now (see the module's notes). None means
+        "ask `authenticate`".
         """
-        if not self._listening:
+        if not self._listening or key not in self._entries:
             return None
-        entry = self._entries.get(key)
+        if not await self.caught_up():
+            return None
+        entry = self._entries.get(key)  # again: what was heard meanwhile may drop it
         if entry is None or time.monotonic() - entry[0] >= ENTRY_SECONDS:
             return None
         credential = entry[1]
@@ -101,6 +125,64 @@ class KeyCache:
             return None
         self._note_use(credential)
         return credential
+
+    async def caught_up(self) -> bool:
+        """True once every notification committed before this call has been applied
+        here; False when the listener is away or slow to show it has caught up."""
+        if not self._listening:
+            return False
+        if self._next_round is None:
+            # A round trip already in flight was sent before this call: it proves
+            # nothing about what committed since. Join (or open) the next one.
+            self._next_round = asyncio.get_running_loop().create_future()
+        round_trip = self._next_round
+        if self._rounds is None:
+            self._rounds = asyncio.create_task(self._send_rounds(), name="crm-auth-barrier")
+        # Shielded: a request that gives up must not cancel the others' answer.
+        try:
+            return await asyncio.wait_for(asyncio.shield(round_trip), BARRIER_SECONDS)
+        except TimeoutError:
+            return False
+
+    async def _send_rounds(self) -> None:
+        """Send one round trip on the listening connection for each batch of waiters."""
+        waiting: asyncio.Future[bool] | None = None
+        try:
+            while self._next_round is not None:
+                waiting, self._next_round = self._next_round, None
+                done = await self._round_trip()
+                waiting.set_result(done)
+                waiting = None
+        finally:
+            self._rounds = None
+            # Cancelled (the process is stopping): whoever waits verifies in the database.
+            for left in (waiting, self._next_round):
+                if left is not None and not left.done():
+                    left.set_result(False)
+            self._next_round = None
+
+    async def _round_trip(self) -> bool:
+        conn = self._connection
+        if not self._listening or conn is None or conn.is_closed():
+            return False
+        listening: asyncpg.Connection = conn
+        try:
+            # Its ReadyForQuery follows every notification the backend had to send;
+            # asyncpg has scheduled their callbacks before it completes the query,
+            # and they run before whoever awaits the result.
+            await listening.execute("SELECT 1", timeout=PING_SECONDS)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # stalled or broken: as good as lost
+            if self._connection is listening and self._listening:
+                log.warning(
+                    "the auth listener did not answer (%s); verifying keys in the database",
+                    exc.__class__.__name__,
+                )
+                self._stop_listening()
+            listening.terminate()  # the listening loop connects again
+            return False
+        return self._listening and self._connection is listening
 
     def _note_use(self, credential: Credential) -> None:
         actor = credential.actor
@@ -145,40 +227,17 @@ class KeyCache:
             self._entries.pop(k, None)
 
     def _on_notification(self, connection: object, pid: int, channel: str, payload: object) -> None:
-        event = str(payload)
-        self.forget(event)
-        self._heard[event] = None
-        if len(self._heard) > MAX_HEARD:
-            self._heard.popitem(last=False)
-        waiter = self._echoes.pop(event, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.forget(str(payload))
 
     async def committed(self, events: list[str]) -> None:
-        """Apply a committed transaction's events here, then wait (briefly) for their echo.
+        """Apply a committed transaction's events here at once.
 
-        Dropping them locally makes this process's next request see the change; the
-        echo on our own listener shows PostgreSQL has dispatched the notification to
-        every listening process before the client hears that the change is done.
+        Other processes need no wait: each catches up with its listener before
+        it serves a key from memory, so the change holds for them too from the
+        moment the commit returned.
         """
         for event in events:
             self.forget(event)
-        if not self._listening or not events:
-            return
-        loop = asyncio.get_running_loop()
-        # No await between this check and registering the waiters: an echo that is
-        # already here is in `_heard`, one still to come will find its waiter.
-        waiters = [
-            self._echoes.setdefault(e, loop.create_future())
-            for e in set(events)
-            if e not in self._heard
-        ]
-        if not waiters:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*waiters), timeout=ECHO_SECONDS)
-        for event in events:
-            self._echoes.pop(event, None)
 
     def _stop_listening(self) -> None:
         self._epoch += 1
@@ -186,9 +245,10 @@ class KeyCache:
         self._entries.clear()
 
     def _on_termination(self, connection: object) -> None:
-        if not self._stopping:
+        if not self._stopping and self._listening and connection is self._connection:
             log.warning("lost the auth listener connection; verifying keys in the database")
-        self._stop_listening()
+        if connection is self._connection:
+            self._stop_listening()
 
     async def _listen(self) -> None:
         """Keep one LISTEN connection open; the cache is live only while it is."""
@@ -205,8 +265,10 @@ class KeyCache:
                 self._ready.set()
                 while not conn.is_closed():
                     await asyncio.sleep(RECONNECT_SECONDS)
-                    # An idle socket can die silently; a ping finds out.
-                    await conn.execute("SELECT 1", timeout=PING_SECONDS)
+                    # An idle socket can die silently; a round trip finds out (and
+                    # shares the connection with the requests' own round trips).
+                    await self.caught_up()
+                await asyncio.sleep(RECONNECT_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database is away: retry, cache bypassed meanwhile

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,9 +27,16 @@ ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with server_url(tmp_path_factory.mktemp("pg")) as url:
-        yield url
+def postgres_server() -> Iterator[str]:
+    # A folder of its own, not under pytest's: the embedded server runs as another
+    # user, and a second pytest starting meanwhile makes pytest's folder private
+    # again, cutting a running server off from its own files.
+    folder = Path(tempfile.mkdtemp(prefix="crm-test-pg-"))
+    try:
+        with server_url(folder) as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
