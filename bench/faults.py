@@ -52,14 +52,13 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 
 from bench.common import embedded_postgres, fresh_database, postgres_server
 from tests.factories import make_company
-from tests.faults import FaultProxy, fault_proxy
+from tests.faults import FaultProxy, proxy_for, through, upstream
 from tests.gateway.test_faults import server_env, trickle
 from tests.servers import Server, running_server
 
@@ -76,32 +75,6 @@ LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d [\d:,.]+ ((?:WARNING|ERROR|CRITICAL) 
 
 
 # Where PostgreSQL and Redis are, and the same URLs through a proxy ----------
-
-
-def upstream(url: str, default_port: int) -> tuple[str, int, str | None]:
-    """Host, port and Unix socket path (for a URL like `...?host=/socket/dir`) of `url`."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    host = parts.hostname or query.get("host") or "127.0.0.1"
-    port = parts.port or int(query.get("port") or default_port)
-    if host.startswith("/"):
-        return host, port, f"{host}/.s.PGSQL.{port}"
-    return host, port, None
-
-
-@contextmanager
-def proxy_for(url: str, default_port: int) -> Iterator[FaultProxy]:
-    host, port, unix_socket = upstream(url, default_port)
-    with fault_proxy(host, port, unix_socket=unix_socket) as proxy:
-        yield proxy
-
-
-def through(proxy: FaultProxy, url: str) -> str:
-    """`url` with its address replaced by the proxy's (a socket folder in the query too)."""
-    parts = urlsplit(url)
-    user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("host", "port")])
-    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}", query=query))
 
 
 def find_redis() -> tuple[str | None, str]:

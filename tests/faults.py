@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class FaultProxy:
@@ -112,3 +113,32 @@ def fault_proxy(host: str, port: int, *, unix_socket: str | None = None) -> Iter
         yield proxy
     finally:
         proxy.close()
+
+
+# Where PostgreSQL or Redis is, and the same URL through a proxy
+
+
+def upstream(url: str, default_port: int) -> tuple[str, int, str | None]:
+    """Host, port and Unix socket path (for a URL like `...?host=/socket/dir`) of `url`."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    host = parts.hostname or query.get("host") or "127.0.0.1"
+    port = parts.port or int(query.get("port") or default_port)
+    if host.startswith("/"):
+        return host, port, f"{host}/.s.PGSQL.{port}"
+    return host, port, None
+
+
+@contextmanager
+def proxy_for(url: str, default_port: int) -> Iterator[FaultProxy]:
+    host, port, unix_socket = upstream(url, default_port)
+    with fault_proxy(host, port, unix_socket=unix_socket) as proxy:
+        yield proxy
+
+
+def through(proxy: FaultProxy, url: str) -> str:
+    """`url` with its address replaced by the proxy's (a socket folder in the query too)."""
+    parts = urlsplit(url)
+    user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("host", "port")])
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}", query=query))

@@ -13,7 +13,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ADMIN_TOKEN, SECRET_KEY
 from tests.factories import make_company
-from tests.faults import FaultProxy, fault_proxy
+from tests.faults import FaultProxy, proxy_for, through
 from tests.servers import Server, clean_env, running_server
 
 pytestmark = pytest.mark.asyncio
@@ -36,17 +36,6 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         CRM_AUTH_FAILURE_LIMIT="100000/minute",
         **extra,
     )
-
-
-def through(proxy: FaultProxy, url: str) -> str:
-    parts = urlsplit(url)
-    user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
-    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{proxy.port}"))
-
-
-def target_of(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or 5432
 
 
 # Slow bodies ----------------------------------------------------------------
@@ -191,7 +180,7 @@ async def test_a_retry_after_a_kill_between_claim_and_commit_runs_at_once(
 
 @pytest.fixture(scope="module")
 def proxied_server(database_url: str) -> Iterator[tuple[Server, FaultProxy]]:
-    with fault_proxy(*target_of(database_url)) as proxy:
+    with proxy_for(database_url, 5432) as proxy:
         env = server_env(through(proxy, database_url))
         with running_server(env) as server:
             yield server, proxy
