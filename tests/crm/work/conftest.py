@@ -74,13 +74,13 @@ async def job_row(pool: asyncpg.Pool, job_id: str) -> asyncpg.Record:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 10.0, step: float = 0.02
+    check: Callable[[], Awaitable[bool]], within: float = 10.0, step: float = 0.02
 ) -> float:
     """Wait until `check()` is true; return how long it took."""
     start = time.monotonic()
     while not await check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not so after {timeout} s")
+        if time.monotonic() - start > within:
+            raise AssertionError(f"not so after {within} s")
         await asyncio.sleep(step)
     return time.monotonic() - start
 
