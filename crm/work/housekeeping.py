@@ -15,11 +15,13 @@ log = logging.getLogger("crm.work")
 async def purge_idempotency_answers() -> None:
     """Delete stored idempotent answers older than 24 hours."""
     gone = await idempotency.purge_expired()
-    log.info("purged %s expired idempotency answer(s)", gone)
+    if gone:
+        log.info("purged %s expired idempotency answer(s)", gone)
 
 
 @service.periodic("work.purge", every=timedelta(hours=1))
 async def purge_finished_jobs() -> None:
     """Delete jobs that succeeded or were cancelled over a week ago."""
     gone = await service.purge_finished()
-    log.info("purged %s finished job(s)", gone)
+    if gone:
+        log.info("purged %s finished job(s)", gone)

@@ -124,18 +124,13 @@ class Worker:
         try:
             await self._ensure_periodic()
             while not self._stopping.is_set():
-                await self._ensure_listener()
-                await self._sweep_unhandled()
-                self._wake.clear()
-                free = self.options.concurrency - len(self._running)
-                claimed = await self._claim(free) if free > 0 else []
-                for job in claimed:
-                    self._start(job)
-                if self._stopping.is_set():
-                    break
-                if free > 0 and len(claimed) == free:
-                    continue  # more may be due: claim again once a slot frees
-                timeout = await self._sleep_time(idle=free > len(claimed))
+                try:
+                    timeout = await self._step()
+                except Exception:  # a bug or an unexpected answer: say so, keep the worker alive
+                    log.exception("worker %s: claiming failed", self.name)
+                    timeout = self.options.poll_seconds
+                if timeout is None or self._stopping.is_set():
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
@@ -143,6 +138,19 @@ class Worker:
             await self._close_listener()
 
     # Claiming
+
+    async def _step(self) -> float | None:
+        """Claim what is due into the free slots; how long to sleep after (None: not at all)."""
+        await self._ensure_listener()
+        await self._sweep_unhandled()
+        self._wake.clear()
+        free = self.options.concurrency - len(self._running)
+        claimed = await self._claim(free) if free > 0 else []
+        for job in claimed:
+            self._start(job)
+        if free > 0 and len(claimed) == free:
+            return None  # more may be due: claim again (it waits for a slot to free)
+        return await self._sleep_time(idle=free > len(claimed))
 
     async def _claim(self, limit: int) -> list[Job]:
         if not self.kinds:
