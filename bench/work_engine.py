@@ -32,6 +32,16 @@ import asyncpg
 from bench.common import ROOT, SECRET_KEY, fresh_database, postgres_server
 from crm import db
 from crm.work import queries, service
+from crm.work.registry import handler
+from crm.work.schemas import Job
+
+
+# The workers import this module (`--import bench.work_engine`) for this handler.
+@handler("bench.effect", effect="database")
+async def record(job: Job) -> None:
+    """One row per run, committed with the job's completion."""
+    await db.connection().execute("INSERT INTO bench_work_effects (job_id) VALUES ($1)", job.id)
+
 
 DUE_SQL = """SELECT id FROM jobs
              WHERE state IN ('pending', 'running') AND run_at <= now() AND kind = ANY($1)
@@ -47,7 +57,7 @@ def workers(url: str, count: int, concurrency: int) -> Iterator[list[subprocess.
         "cli.main",
         "worker",
         "--import",
-        "bench.work_handlers",
+        "bench.work_engine",
         "--kinds",
         "bench.*",
         "--concurrency",
