@@ -122,7 +122,6 @@ class Worker:
             log.warning("worker %s: no handler matches %s", self.name, list(self.options.kinds))
         log.info("worker %s takes %s", self.name, ", ".join(self.kinds) or "nothing")
         try:
-            await self._ensure_periodic()
             while not self._stopping.is_set():
                 try:
                     timeout = await self._step()
@@ -188,11 +187,14 @@ class Worker:
             log.warning("worker %s: cannot schedule periodic jobs (%s)", self.name, exc)
 
     async def _sweep_unhandled(self) -> None:
-        """Fail, loudly, due jobs of kinds this worker takes but has no handler for."""
+        """Every `sweep_seconds`: fail, loudly, due jobs of kinds this worker takes but has
+        no handler for; make sure each periodic kind has its current period's run."""
         now = time.monotonic()
         if now - self._last_sweep < self.options.sweep_seconds:
             return
         self._last_sweep = now
+        # A periodic chain broken by a failed run starts again with the current period.
+        await self._ensure_periodic()
         try:
             async with db.acquired(self.pool) as conn:
                 failed = await queries.fail_unhandled(
