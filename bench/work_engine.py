@@ -5,15 +5,18 @@
 
 1. Jobs per second through enqueue, claim and complete: `--workers` real
    `crm worker` processes take `--jobs` database-effect jobs (one row written
-   per job, in the job's transaction), enqueued in transactions of 500 once the
-   workers listen. The clock runs from the first enqueue to the last
-   completion; every job's effect is then counted (each exactly once).
+   per job, in the job's transaction). Twice: enqueued in transactions of 500
+   while the workers run (first enqueue to last completion), then as a backlog
+   enqueued first (first completion to last, timed by the database). Every
+   job's effect is then counted (each exactly once).
 2. The claim's due query with `--timers` pending timers due in the next 90
    days and 100 jobs due now: median and p99 of the query alone and of the
    whole claim of 8 (rolled back, so every run sees the same table), and the
    plan.
-3. An idle worker's load: transactions per second committed in the database
-   (pg_stat_database) over `--idle-seconds` with one `crm worker` and nothing due.
+3. An idle worker's load, with nothing due: transactions per second committed
+   in the database (pg_stat_database) over `--idle-seconds` with one `crm
+   worker` process, then the statements a worker in this process sends,
+   counted on its own connections.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from crm import db
 from crm.work import queries, service
 from crm.work.registry import handler
 from crm.work.schemas import Job
+from crm.work.worker import Worker, WorkerOptions
 
 
 # The workers import this module (`--import bench.work_engine`) for this handler.
@@ -94,41 +98,63 @@ async def listening(conn: asyncpg.Connection, count: int) -> None:
     raise RuntimeError("the workers did not start listening in 60 s")
 
 
+async def enqueue_jobs(pool: asyncpg.Pool, jobs: int) -> float:
+    """Enqueue `jobs` in transactions of 500; returns the seconds it took."""
+    start = time.perf_counter()
+    for first in range(0, jobs, 500):
+        async with db.transaction(pool):
+            for _ in range(min(500, jobs - first)):
+                await service.enqueue("bench.effect", {})
+    return time.perf_counter() - start
+
+
 async def throughput(url: str, jobs: int, processes: int, concurrency: int) -> None:
     pool = await db.open_pool(url, size=2)
+    reset = (
+        "CREATE TABLE IF NOT EXISTS bench_work_effects (job_id uuid NOT NULL);"
+        "TRUNCATE bench_work_effects; DELETE FROM jobs WHERE kind = 'bench.effect'"
+    )
+    check = "SELECT count(*) = count(DISTINCT job_id) AND count(*) = $1 FROM bench_work_effects"
     try:
         async with db.acquired(pool) as conn:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS bench_work_effects (job_id uuid NOT NULL);"
-                "TRUNCATE bench_work_effects; DELETE FROM jobs WHERE kind = 'bench.effect'"
-            )
+            # Enqueued while the workers run: the figure a steady flow of work sees.
+            await conn.execute(reset)
             with workers(url, processes, concurrency):
                 await listening(conn, processes)
                 start = time.perf_counter()
-                for first in range(0, jobs, 500):
-                    async with db.transaction(pool):
-                        for _ in range(min(500, jobs - first)):
-                            await service.enqueue("bench.effect", {})
-                enqueued = time.perf_counter() - start
-                while True:
-                    done = await conn.fetchval(
-                        "SELECT count(*) FROM jobs WHERE kind = 'bench.effect' AND state = 'succeeded'"
-                    )
-                    if done >= jobs:
-                        break
-                    await asyncio.sleep(0.05)
+                await enqueue_jobs(pool, jobs)
+                await finished(conn, jobs)
                 took = time.perf_counter() - start
-            effects = await conn.fetchval(
-                "SELECT count(*) = count(DISTINCT job_id) AND count(*) = $1 FROM bench_work_effects",
-                jobs,
+            once = await conn.fetchval(check, jobs)
+            # A backlog drained: enqueued first, then claimed and completed (timed by the
+            # database, from the first completion to the last).
+            await conn.execute(reset)
+            alone = await enqueue_jobs(pool, jobs)
+            with workers(url, processes, concurrency):
+                await finished(conn, jobs)
+            drain = await conn.fetchval(
+                """SELECT extract(epoch FROM max(finished_at) - min(finished_at))
+                   FROM jobs WHERE kind = 'bench.effect'"""
             )
+            once = once and await conn.fetchval(check, jobs)
     finally:
         await db.close_pool(pool)
     print(
-        f"  {processes} worker process(es) x {concurrency}: {jobs / took:8.0f} jobs/s end to end "
-        f"({jobs} jobs in {took:.1f} s; enqueueing alone took {enqueued:.1f} s while they ran); "
-        f"each effect once: {'yes' if effects else 'NO'}"
+        f"  {processes} worker process(es) x {concurrency}: "
+        f"{jobs / took:6.0f} jobs/s enqueued while they run ({took:.1f} s), "
+        f"{jobs / float(drain):6.0f} jobs/s draining a backlog; "
+        f"enqueue alone {jobs / alone:6.0f} jobs/s; each effect once: {'yes' if once else 'NO'}"
     )
+
+
+async def finished(conn: asyncpg.Connection, jobs: int) -> None:
+    while True:
+        done = await conn.fetchval(
+            "SELECT count(*) FROM jobs WHERE kind = 'bench.effect' AND state = 'succeeded'"
+        )
+        if done >= jobs:
+            return
+        await asyncio.sleep(0.05)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -216,6 +242,31 @@ async def idle_load(url: str, seconds: float) -> None:
     )
 
 
+async def idle_statements(url: str, seconds: float) -> None:
+    """Statements an idle worker sends, counted on its own connections (this process)."""
+    sent: list[str] = []
+
+    async def init(conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(lambda record: sent.append(record.query))
+
+    pool = await asyncpg.create_pool(url, min_size=0, max_size=4, init=init)
+    worker = Worker(pool, url, WorkerOptions(kinds=("bench.*",)))
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(2)  # started, listening
+        before = len(sent)
+        await asyncio.sleep(seconds)
+        counted = len(sent) - before
+    finally:
+        worker.stop()
+        await task
+        await pool.close()
+    print(
+        f"  one idle worker (poll {worker.options.poll_seconds:.0f} s): {counted} statements "
+        f"in {seconds:.0f} s = {counted / seconds:.2f}/s, counted on its connections"
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     with postgres_server() as server_url:
         async with fresh_database(server_url) as url:
@@ -226,6 +277,7 @@ async def main(args: argparse.Namespace) -> None:
             await due_query(url, args.timers)
             print("An idle worker:")
             await idle_load(url, args.idle_seconds)
+            await idle_statements(url, args.idle_seconds)
 
 
 if __name__ == "__main__":
