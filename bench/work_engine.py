@@ -2,6 +2,7 @@
 
     ./dev bench work_engine [--jobs 20000] [--workers 1 2 4] [--concurrency 8]
                             [--timers 1000000] [--idle-seconds 60]
+                            [--parts throughput due idle]
 
 1. Jobs per second through enqueue, claim and complete: `--workers` real
    `crm worker` processes take `--jobs` database-effect jobs (one row written
@@ -46,6 +47,8 @@ async def record(job: Job) -> None:
     """One row per run, committed with the job's completion."""
     await db.connection().execute("INSERT INTO bench_work_effects (job_id) VALUES ($1)", job.id)
 
+
+PARTS = ("throughput", "due", "idle")
 
 DUE_SQL = """SELECT id FROM jobs
              WHERE state IN ('pending', 'running') AND run_at <= now() AND kind = ANY($1)
@@ -249,7 +252,8 @@ async def idle_statements(url: str, seconds: float) -> None:
     async def init(conn: asyncpg.Connection) -> None:
         conn.add_query_logger(lambda record: sent.append(record.query))
 
-    pool = await asyncpg.create_pool(url, min_size=0, max_size=4, init=init)
+    # Released as the worker's own pool releases them: no reset query.
+    pool = await asyncpg.create_pool(url, min_size=0, max_size=4, init=init, reset=db.keep_session)
     worker = Worker(pool, url, WorkerOptions(kinds=("bench.*",)))
     task = asyncio.create_task(worker.run())
     try:
@@ -270,14 +274,17 @@ async def idle_statements(url: str, seconds: float) -> None:
 async def main(args: argparse.Namespace) -> None:
     with postgres_server() as server_url:
         async with fresh_database(server_url) as url:
-            print("Jobs through enqueue, claim and complete (database effect):")
-            for count in args.workers:
-                await throughput(url, args.jobs, count, args.concurrency)
-            print("The due query:")
-            await due_query(url, args.timers)
-            print("An idle worker:")
-            await idle_load(url, args.idle_seconds)
-            await idle_statements(url, args.idle_seconds)
+            if "throughput" in args.parts:
+                print("Jobs through enqueue, claim and complete (database effect):")
+                for count in args.workers:
+                    await throughput(url, args.jobs, count, args.concurrency)
+            if "due" in args.parts:
+                print("The due query:")
+                await due_query(url, args.timers)
+            if "idle" in args.parts:
+                print("An idle worker:")
+                await idle_load(url, args.idle_seconds)
+                await idle_statements(url, args.idle_seconds)
 
 
 if __name__ == "__main__":
@@ -289,4 +296,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--timers", type=int, default=1_000_000)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="which measurements"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -201,7 +201,7 @@ async def test_timers_in_the_future_are_not_claimed_early(
         ran_at = (await job_row(pool, timer.id))["finished_at"]
     assert ran_at >= soon
     # The worker slept until the timer's due time, not its next 5-second poll.
-    assert ran_at - soon < timedelta(seconds=1)
+    assert ran_at - soon < timedelta(seconds=2.5)
     assert await in_state(pool, later.id, "pending")
     assert await effects(pool, later.id) == 0
     async with db.transaction(pool):
@@ -228,7 +228,7 @@ async def test_polling_takes_over_when_the_listener_is_gone(
         assert not worker.listening
         job = await enqueue(pool, f"{prefix}.effect")
         took = await eventually(lambda: in_state(pool, job.id, "succeeded"))
-    assert took < 2
+    assert took < 3
 
 
 async def test_a_killed_listener_connection_is_replaced(
