@@ -1,4 +1,4 @@
-"""The `crm` command: serve, migrate, check, bootstrap, billing-events, openapi."""
+"""The `crm` command: serve, worker, jobs, migrate, check, bootstrap, billing-events, openapi."""
 
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ import asyncpg
 import msgspec
 
 from cli.common import database, fail, migrate, settings_from_env
+from cli.jobs import add_arguments as add_jobs_arguments
+from cli.jobs import cmd_jobs
 from cli.serve import add_arguments as add_serve_arguments
 from cli.serve import cmd_serve
+from cli.worker import add_arguments as add_worker_arguments
+from cli.worker import cmd_worker
 from crm.companies.schemas import CompanyBootstrap, Plan
 from crm.errors import ConfigError, CRMError, ValidationFailed
 from crm.pagination import MAX_LIMIT, check_limit
@@ -255,6 +259,26 @@ def parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        help="run background work (email, webhooks, sequence steps, purges)",
+        description="Run background work until Ctrl-C or SIGTERM. Any number of workers, "
+        "on any hosts, share the work through the database; `crm serve` runs one in its "
+        "own process unless --no-worker.",
+    )
+    add_worker_arguments(worker)
+    worker.set_defaults(func=cmd_worker)
+
+    jobs = sub.add_parser(
+        "jobs",
+        help="show background jobs by kind and state, the failed ones; retry or cancel one",
+        description="Without an action: how many jobs of each kind are in each state, and "
+        "the failed ones with their errors. `crm jobs retry ID`, `crm jobs cancel ID`, "
+        "`crm jobs show ID` act on one job.",
+    )
+    add_jobs_arguments(jobs)
+    jobs.set_defaults(func=cmd_jobs)
 
     sub.add_parser(
         "migrate",

@@ -3,6 +3,11 @@
 The port is bound before anything else, so a port in use is one line and a
 non-zero exit, and the banner is printed only once the server holds its port.
 SIGTERM stops everything as Ctrl-C does, the embedded PostgreSQL included.
+
+Unless `--no-worker`, every server process also runs a worker of background
+jobs (`IN_PROCESS_CONCURRENCY` at once), started and stopped with the app: with
+`--workers N`, N of them, sharing the work through PostgreSQL like separate
+`crm worker` processes would.
 """
 
 from __future__ import annotations
@@ -13,14 +18,22 @@ import os
 import shutil
 import signal
 import socket
+from typing import TYPE_CHECKING
 
 from cli.common import database, fail, migrate
 from crm.errors import ConfigError
 from crm.settings import Settings
 from gateway.server import MAX_HEAD_BYTES, HttpProtocol
 
+if TYPE_CHECKING:
+    from litestar import Litestar
+
 # Each option stands for its setting, and is checked by the setting's own parser.
 OPTIONS = {"host": "CRM_HOST", "port": "CRM_PORT", "workers": "CRM_WORKERS"}
+
+# Jobs each server process runs at once beside its requests; more throughput
+# comes from `crm worker` processes.
+IN_PROCESS_CONCURRENCY = 4
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", help="port to listen on, 0-65535; 0 picks a free one (CRM_PORT, default 8000)"
     )
     parser.add_argument(
-        "--workers", help="worker processes, 1-256 (CRM_WORKERS, default 1)", metavar="N"
+        "--workers",
+        help="server processes, 1-256, each also running background jobs unless "
+        "--no-worker (CRM_WORKERS, default 1)",
+        metavar="N",
+    )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="run no background jobs in the server's processes: run `crm worker` "
+        f"processes instead (default: each server process runs {IN_PROCESS_CONCURRENCY} "
+        "jobs at once)",
     )
 
 
@@ -58,8 +81,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 print(f"Applied {len(applied)} migration(s).")
             os.environ["CRM_DATABASE_URL"] = ready.database_url
             os.environ["CRM_SECRET_KEY"] = ready.secret_key
-            print(banner(settings, listener.getsockname()[1]), flush=True)
-            run(ready, listener)
+            print(
+                banner(settings, listener.getsockname()[1], worker=not args.no_worker),
+                flush=True,
+            )
+            run(ready, listener, worker=not args.no_worker)
     except KeyboardInterrupt:
         pass
     finally:
@@ -97,7 +123,7 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def banner(settings: Settings, port: int) -> str:
+def banner(settings: Settings, port: int, *, worker: bool = True) -> str:
     host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
     base = f"http://{host}:{port}"
     where = (
@@ -107,11 +133,17 @@ def banner(settings: Settings, port: int) -> str:
     )
     # From a clone the command is `./dev crm`; installed, `crm` is on the PATH.
     crm = "crm" if shutil.which("crm") else "./dev crm"
+    jobs = (
+        f"{IN_PROCESS_CONCURRENCY} at once in each server process"
+        if worker
+        else "none here (--no-worker): run `crm worker`"
+    )
     return (
         f"CRM API listening on http://{settings.host}:{port} "
         f"({settings.workers} worker(s), {where})\n"
         f"  API reference: {base}/docs\n"
         f"  Ready check:   {base}/health/ready\n"
+        f"  Background jobs: {jobs}\n"
         "First API key (in another terminal):\n"
         f"  {crm} bootstrap --company 'Acme' --owner-email you@example.com --default-region US\n"
         "  --default-region is the country that phone numbers written without +country\n"
@@ -120,13 +152,21 @@ def banner(settings: Settings, port: int) -> str:
     )
 
 
-def run(settings: Settings, listener: socket.socket) -> None:
+def app_with_worker() -> Litestar:
+    """Factory for the server's processes: the app, with a worker of background jobs."""
+    from crm.work.worker import WorkerOptions
+    from gateway.app import app_from_env
+
+    return app_from_env(worker=WorkerOptions(concurrency=IN_PROCESS_CONCURRENCY))
+
+
+def run(settings: Settings, listener: socket.socket, *, worker: bool = True) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     trusted = tuple(getattr(settings, "trusted_proxies", ()))
     config = uvicorn.Config(
-        "gateway.app:app_from_env",
+        "cli.serve:app_with_worker" if worker else "gateway.app:app_from_env",
         factory=True,
         workers=settings.workers,
         loop="uvloop",

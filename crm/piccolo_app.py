@@ -13,6 +13,7 @@ from crm.deals.tables import DealTable
 from crm.idempotency.tables import IdempotencyKey
 from crm.tasks.tables import TaskTable
 from crm.teams.tables import TeamTable
+from crm.work.tables import JobTable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,6 +28,7 @@ TABLES = [
     TaskTable,
     IdempotencyKey,
     BillingEventTable,
+    JobTable,
 ]
 
 APP_CONFIG = AppConfig(

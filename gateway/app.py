@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 from litestar import Litestar, Router
 from litestar._openapi.plugin import handle_schema_path_not_found
 from litestar.datastructures import State
@@ -21,8 +19,9 @@ from litestar.types import ControllerRouterHandler
 
 from crm import db
 from crm.api_keys import service as api_keys
-from crm.idempotency import service as idempotency
 from crm.settings import Settings
+from crm.work.runner import close_worker, load_handlers, open_worker
+from crm.work.worker import WorkerOptions
 from gateway.keys import KeyCache
 from gateway.openapi import refine
 from gateway.pipeline import Gateway
@@ -90,13 +89,22 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """The app for `settings` (read from the environment when omitted)."""
+def create_app(
+    settings: Settings | None = None, *, worker: WorkerOptions | None = None
+) -> Litestar:
+    """The app for `settings` (read from the environment when omitted).
+
+    With `worker`, the process also runs a worker of background jobs (`crm
+    serve` without `--no-worker`), with a pool of its own, started and stopped
+    with the app: on shutdown its running jobs get its grace period to finish.
+    """
     settings = (settings or Settings.from_env()).with_secret_key()
     if settings.database_url is None:
         raise RuntimeError("create_app needs a database URL; `crm serve` provides the embedded one")
     database_url = settings.database_url
     api_keys.configure(settings.secret_key or "")
+    if worker is not None:
+        load_handlers()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -111,13 +119,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             settings=settings, pool=pool, keys=keys, limiter=RateLimiter(settings)
         )
         await keys.start()
-        housekeeping = asyncio.create_task(_housekeeping(pool), name="crm-housekeeping")
+        engine = None if worker is None else await open_worker(database_url, worker)
+        working = None if engine is None else asyncio.create_task(engine.run(), name="crm-worker")
         try:
             yield
         finally:
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
+            if engine is not None and working is not None:
+                engine.stop()
+                try:
+                    await asyncio.wait_for(working, engine.options.grace_seconds + 5)
+                except (Exception, asyncio.CancelledError):
+                    log.exception("the in-process worker did not stop cleanly")
+                await close_worker(engine)
             await keys.stop()
             await db.close_pool(pool)
 
@@ -153,18 +166,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
-async def _housekeeping(pool: asyncpg.Pool) -> None:
-    """Hourly: delete idempotency answers older than 24 hours."""
-    while True:
-        try:
-            async with db.transaction(pool):
-                await idempotency.purge_expired()
-        except Exception as exc:  # the database may be away; try again next hour
-            log.warning("housekeeping failed (%s)", exc.__class__.__name__)
-        await asyncio.sleep(3600)
-
-
-def app_from_env() -> Litestar:
+def app_from_env(*, worker: WorkerOptions | None = None) -> Litestar:
     """Factory for ASGI servers: `uvicorn --factory gateway.app:app_from_env`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return create_app()
+    return create_app(worker=worker)

@@ -202,6 +202,8 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
     commands = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
     assert set(commands.choices) == {
         "serve",
+        "worker",
+        "jobs",
         "migrate",
         "check",
         "bootstrap",
