@@ -10,7 +10,7 @@ from crm.billing.tables import BillingEventTable
 from crm.companies.tables import CompanyTable
 from crm.contacts.tables import ContactPhoneTable, ContactTable
 from crm.deals.tables import DealTable
-from crm.idempotency.tables import IdempotencyKey
+from crm.idempotency.tables import IdempotencyKeyTable
 from crm.tasks.tables import TaskTable
 from crm.teams.tables import TeamTable
 from crm.work.tables import JobTable
@@ -26,7 +26,7 @@ TABLES = [
     ContactPhoneTable,
     DealTable,
     TaskTable,
-    IdempotencyKey,
+    IdempotencyKeyTable,
     BillingEventTable,
     JobTable,
 ]

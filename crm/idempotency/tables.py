@@ -2,7 +2,7 @@ from piccolo.columns import JSONB, UUID, Bytea, SmallInt, Timestamptz, Varchar
 from piccolo.table import Table
 
 
-class IdempotencyKey(Table, tablename="idempotency_keys"):
+class IdempotencyKeyTable(Table, tablename="idempotency_keys"):
     """The first completed answer to a request sent with an idempotency key, per API key.
 
     A row is written with its answer, in the request's own transaction; while the
