@@ -39,7 +39,7 @@ SCHEMATHESIS_SEED = "20261121"
 SCHEMATHESIS_MAX_EXAMPLES = "50"
 # Every check runs (`--checks all`). One is taught the contract rather than left
 # out: `positive_data_acceptance` expects a request that fits the schema to succeed,
-# but API.md refuses some such requests on purpose, and these answers are right:
+# but the contract refuses some such requests on purpose, and these answers are right:
 #   400  a cursor is any string to the schema; one we did not issue is a bad cursor
 #   412  `If-Match` is any string to the schema; another version is a failed precondition
 #   422  rules no schema states: a reference to a record that does not exist (or that

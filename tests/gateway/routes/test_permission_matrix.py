@@ -8,7 +8,7 @@ but may not change 403, an allowed action 2xx, and nothing of the other company
 is ever anything but 404.
 
 The expectations come from `OWNED`, `AGENTS_VIEW` and `in_scope` below, a
-transcription of API.md's "Roles and visibility", not from `crm.policy`. Lists
+transcription of the contract's "Roles and visibility" table (docs/roles-and-visibility.md), not from `crm.policy`. Lists
 are compared with what the database holds, filtered by that transcription.
 """
 
