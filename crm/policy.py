@@ -43,6 +43,8 @@ class KeyScope(StrEnum):
     COMPANY_WRITE = "company:write"
     AGENTS_READ = "agents:read"
     AGENTS_WRITE = "agents:write"
+    EMAILS_READ = "emails:read"
+    EMAILS_WRITE = "emails:write"
 
 
 class Permission(StrEnum):
@@ -69,6 +71,12 @@ class Permission(StrEnum):
     TEAMS_MANAGE = "teams.manage"
     API_KEYS_VIEW = "api_keys.view"
     API_KEYS_MANAGE = "api_keys.manage"
+    EMAILS_VIEW = "emails.view"
+    EMAILS_SEND = "emails.send"
+    EMAIL_TEMPLATES_VIEW = "email_templates.view"
+    EMAIL_TEMPLATES_MANAGE = "email_templates.manage"
+    EMAIL_SUPPRESSIONS_VIEW = "email_suppressions.view"
+    EMAIL_SUPPRESSIONS_MANAGE = "email_suppressions.manage"
 
 
 ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
@@ -98,6 +106,13 @@ _TABLE: Final[dict[Permission, tuple[Scope, Scope, Scope]]] = {
     Permission.TEAMS_MANAGE: (ALL, NONE, NONE),
     Permission.API_KEYS_VIEW: (ALL, OWN, OWN),
     Permission.API_KEYS_MANAGE: (ALL, OWN, OWN),
+    # An email's scope is judged on its contact's owner, or on its sender for a bare address.
+    Permission.EMAILS_VIEW: (ALL, TEAM, OWN),
+    Permission.EMAILS_SEND: (ALL, TEAM, OWN),
+    Permission.EMAIL_TEMPLATES_VIEW: (ALL, ALL, ALL),
+    Permission.EMAIL_TEMPLATES_MANAGE: (ALL, NONE, NONE),
+    Permission.EMAIL_SUPPRESSIONS_VIEW: (ALL, NONE, NONE),
+    Permission.EMAIL_SUPPRESSIONS_MANAGE: (ALL, NONE, NONE),
 }
 
 _ROLE_COLUMN: Final = {Role.OWNER: 0, Role.TEAM_LEADER: 1, Role.AGENT: 2}
@@ -133,6 +148,12 @@ KEY_SCOPE: Final[dict[Permission, KeyScope]] = {
     Permission.TEAMS_MANAGE: KeyScope.AGENTS_WRITE,
     Permission.API_KEYS_VIEW: KeyScope.AGENTS_READ,
     Permission.API_KEYS_MANAGE: KeyScope.AGENTS_WRITE,
+    Permission.EMAILS_VIEW: KeyScope.EMAILS_READ,
+    Permission.EMAILS_SEND: KeyScope.EMAILS_WRITE,
+    Permission.EMAIL_TEMPLATES_VIEW: KeyScope.EMAILS_READ,
+    Permission.EMAIL_TEMPLATES_MANAGE: KeyScope.EMAILS_WRITE,
+    Permission.EMAIL_SUPPRESSIONS_VIEW: KeyScope.EMAILS_READ,
+    Permission.EMAIL_SUPPRESSIONS_MANAGE: KeyScope.EMAILS_WRITE,
 }
 
 

@@ -71,7 +71,11 @@ def test_the_guide_prints_the_policy_table_as_the_server_applies_it() -> None:
     assert len(rows) == len(Permission)
     for permission in Permission:
         resource, action = permission.value.split(".")
-        label = {"api_keys": "API keys"}.get(resource, resource)
+        label = {
+            "api_keys": "API keys",
+            "email_templates": "email templates",
+            "email_suppressions": "email suppressions",
+        }.get(resource, resource)
         row = next(
             cells
             for name, cells in rows.items()

@@ -146,7 +146,7 @@ async def test_a_key_created_without_scopes_has_all_ten(
 ) -> None:
     created = await new_key(client, tenant.owner)
     assert sorted(created["scopes"]) == sorted(KeyScope)
-    assert len(KeyScope) == 10
+    assert len(KeyScope) == 12
 
 
 async def test_a_key_has_exactly_the_scopes_asked_for_each_once(
