@@ -7,7 +7,7 @@ from litestar.di import Provide
 
 from gateway.pipeline import GatewayMiddleware
 from gateway.responses import actor_of
-from gateway.routes import agents, api_keys, company, contacts, deals, me, tasks, teams
+from gateway.routes import agents, api_keys, company, contacts, deals, email, me, tasks, teams
 
 
 def router() -> Router:
@@ -22,6 +22,7 @@ def router() -> Router:
             *contacts.ROUTES,
             *deals.ROUTES,
             *tasks.ROUTES,
+            *email.ROUTES,
         ],
         middleware=[GatewayMiddleware],  # type: ignore[list-item]
         dependencies={"actor": Provide(actor_of, sync_to_thread=False)},

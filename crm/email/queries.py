@@ -1,0 +1,94 @@
+"""The SQL of the email service: named queries of its tables, each inside one company."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm import db
+from crm.email import render
+from crm.email.schemas import EmailTemplate, EmailTemplatePage
+from crm.ids import new_id
+from crm.pagination import Sort, check_limit
+from crm.policy import Actor, Permission
+from crm.query import TenantSelect, update_row
+from crm.sql import Columns
+
+TEMPLATE = Columns(
+    EmailTemplate,
+    "et",
+    derived=["variables"],
+    computed={"variables": (("subject", "html", "text"), render.variables)},
+)
+TEMPLATE_SORTS = {
+    "-created_at": Sort("-created_at", "et.created_at", datetime),
+    "created_at": Sort("created_at", "et.created_at", datetime),
+}
+TEMPLATE_CONFLICTS = {
+    "email_templates_company_name_key": "Another email template of the company has this name."
+}
+
+
+def visible_templates(actor: Actor) -> TenantSelect:
+    return TenantSelect(
+        actor,
+        Permission.EMAIL_TEMPLATES_VIEW,
+        table="email_templates",
+        alias="et",
+        columns=TEMPLATE.sql,
+    )
+
+
+async def list_templates(
+    actor: Actor, *, sort: Sort, limit: int, cursor: str | None
+) -> EmailTemplatePage:
+    return await visible_templates(actor).page(
+        sort=sort,
+        limit=check_limit(limit),
+        cursor=cursor,
+        build=TEMPLATE.build,
+        page=EmailTemplatePage,
+    )
+
+
+async def get_template(actor: Actor, template_id: str, *, lock: bool = False) -> EmailTemplate:
+    """The template if the actor may see it; 404 when missing or hidden alike."""
+    row = await visible_templates(actor).get(template_id, noun="email template", lock=lock)
+    return TEMPLATE.build(row)
+
+
+async def insert_template(
+    company_id: str, *, name: str, subject: str, html: str, text: str, is_active: bool
+) -> EmailTemplate:
+    async with db.conflicts(TEMPLATE_CONFLICTS):
+        row = await db.connection().fetchrow(
+            f"""INSERT INTO email_templates
+                    (id, company_id, name, subject, html, text, is_active,
+                     created_at, updated_at, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, now(), now(), 1)
+                RETURNING {TEMPLATE.returning}""",
+            new_id(),
+            company_id,
+            name,
+            subject,
+            html,
+            text,
+            is_active,
+        )
+    assert row is not None  # INSERT ... RETURNING returns the row it wrote
+    return TEMPLATE.build(row)
+
+
+async def update_template(
+    company_id: str, template_id: str, changes: dict[str, object]
+) -> EmailTemplate:
+    async with db.conflicts(TEMPLATE_CONFLICTS):
+        row = await update_row(
+            "email_templates", company_id, template_id, changes, returning=TEMPLATE.returning
+        )
+    return TEMPLATE.build(row)
+
+
+async def delete_template(company_id: str, template_id: str) -> None:
+    await db.connection().execute(
+        "DELETE FROM email_templates WHERE company_id = $1 AND id = $2", company_id, template_id
+    )
