@@ -10,7 +10,7 @@ from crm.billing.tables import BillingEventTable
 from crm.companies.tables import CompanyTable
 from crm.contacts.tables import ContactPhoneTable, ContactTable
 from crm.deals.tables import DealTable
-from crm.email.tables import EmailTemplateTable
+from crm.email.tables import EmailSuppressionTable, EmailTemplateTable
 from crm.idempotency.tables import IdempotencyKeyTable
 from crm.tasks.tables import TaskTable
 from crm.teams.tables import TeamTable
@@ -31,6 +31,7 @@ TABLES = [
     BillingEventTable,
     JobTable,
     EmailTemplateTable,
+    EmailSuppressionTable,
 ]
 
 APP_CONFIG = AppConfig(

@@ -6,7 +6,12 @@ from datetime import datetime
 
 from crm import db
 from crm.email import render
-from crm.email.schemas import EmailTemplate, EmailTemplatePage
+from crm.email.schemas import (
+    EmailSuppression,
+    EmailSuppressionPage,
+    EmailTemplate,
+    EmailTemplatePage,
+)
 from crm.ids import new_id
 from crm.pagination import Sort, check_limit
 from crm.policy import Actor, Permission
@@ -92,3 +97,55 @@ async def delete_template(company_id: str, template_id: str) -> None:
     await db.connection().execute(
         "DELETE FROM email_templates WHERE company_id = $1 AND id = $2", company_id, template_id
     )
+
+
+SUPPRESSION = Columns(EmailSuppression, "es")
+SUPPRESSION_SORTS = {
+    "-created_at": Sort("-created_at", "es.created_at", datetime),
+    "created_at": Sort("created_at", "es.created_at", datetime),
+}
+
+
+async def list_suppressions(
+    actor: Actor, *, sort: Sort, limit: int, cursor: str | None
+) -> EmailSuppressionPage:
+    select = TenantSelect(
+        actor,
+        Permission.EMAIL_SUPPRESSIONS_VIEW,
+        table="email_suppressions",
+        alias="es",
+        # The id is not part of the record; it breaks ties in the page's keyset.
+        columns=f"{SUPPRESSION.sql}, es.id",
+    )
+    return await select.page(
+        sort=sort,
+        limit=check_limit(limit),
+        cursor=cursor,
+        build=SUPPRESSION.build,
+        page=EmailSuppressionPage,
+    )
+
+
+async def insert_suppression(company_id: str, email: str, reason: str) -> EmailSuppression | None:
+    """Suppress `email` (kept in lower case); None when it already was."""
+    row = await db.connection().fetchrow(
+        f"""INSERT INTO email_suppressions (id, company_id, email, reason, created_at)
+            VALUES ($1, $2, lower($3), $4, now())
+            ON CONFLICT (company_id, email) DO NOTHING
+            RETURNING {SUPPRESSION.returning}""",
+        new_id(),
+        company_id,
+        email,
+        reason,
+    )
+    return None if row is None else SUPPRESSION.build(row)
+
+
+async def delete_suppression(company_id: str, email: str) -> bool:
+    """Whether `email` (in any case) was suppressed and no longer is."""
+    status: str = await db.connection().execute(
+        "DELETE FROM email_suppressions WHERE company_id = $1 AND email = lower($2)",
+        company_id,
+        email,
+    )
+    return status != "DELETE 0"

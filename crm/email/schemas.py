@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-from crm.schemas import Input, Name
+from crm.schemas import Email, Input, Name
 
 Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=998, pattern=r"\S")]
 # Two parts at their longest, each character JSON-escaped (6 bytes), stay under the 1 MiB body limit.
@@ -45,4 +45,21 @@ class EmailTemplatePage(msgspec.Struct, kw_only=True):
     """One page of email templates; `next_cursor` is null on the last page."""
 
     data: list[EmailTemplate]
+    next_cursor: str | None
+
+
+class EmailSuppression(msgspec.Struct):
+    email: str
+    reason: Literal["bounced", "complained", "manual"]
+    created_at: datetime
+
+
+class EmailSuppressionCreate(Input):
+    email: Email
+
+
+class EmailSuppressionPage(msgspec.Struct, kw_only=True):
+    """One page of suppressed addresses; `next_cursor` is null on the last page."""
+
+    data: list[EmailSuppression]
     next_cursor: str | None

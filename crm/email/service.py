@@ -1,29 +1,37 @@
-"""The email service: templates, reached only through these functions.
+"""The email service: templates and suppressions, reached only through these functions.
 
-Every role reads the company's templates; owners manage them.
+Every role reads the company's templates; owners manage them, and own the list of
+suppressed addresses (per company, case-insensitive).
 """
 
 from __future__ import annotations
 
 from crm.email import queries
-from crm.email.queries import TEMPLATE_SORTS
+from crm.email.queries import SUPPRESSION_SORTS, TEMPLATE_SORTS
 from crm.email.schemas import (
+    EmailSuppression,
+    EmailSuppressionCreate,
+    EmailSuppressionPage,
     EmailTemplate,
     EmailTemplateCreate,
     EmailTemplatePage,
     EmailTemplateUpdate,
 )
-from crm.errors import Forbidden
+from crm.errors import Conflict, Forbidden, NotFound
 from crm.pagination import pick_sort
 from crm.policy import Actor, Permission, Scope
 from crm.query import check_version
 
 __all__ = [
+    "SUPPRESSION_SORTS",
     "TEMPLATE_SORTS",
     "create_template",
+    "delete_suppression",
     "delete_template",
     "get_template",
+    "list_suppressions",
     "list_templates",
+    "suppress",
     "update_template",
 ]
 
@@ -82,3 +90,31 @@ async def delete_template(actor: Actor, template_id: str) -> None:
     current = await get_template(actor, template_id, for_update=True)
     _require_manage(actor)
     await queries.delete_template(actor.company_id, current.id)
+
+
+async def list_suppressions(
+    actor: Actor, *, sort: str | None = None, limit: int = 50, cursor: str | None = None
+) -> EmailSuppressionPage:
+    if actor.scope_for(Permission.EMAIL_SUPPRESSIONS_VIEW) is Scope.NONE:
+        raise Forbidden("Only an owner may see the suppressed addresses.")
+    return await queries.list_suppressions(
+        actor, sort=pick_sort(SUPPRESSION_SORTS, sort, "-created_at"), limit=limit, cursor=cursor
+    )
+
+
+async def suppress(actor: Actor, data: EmailSuppressionCreate) -> EmailSuppression:
+    """Suppress an address by hand (`manual`); 409 when it already is."""
+    if actor.scope_for(Permission.EMAIL_SUPPRESSIONS_MANAGE) is Scope.NONE:
+        raise Forbidden("Only an owner may manage the suppressed addresses.")
+    suppression = await queries.insert_suppression(actor.company_id, data.email, "manual")
+    if suppression is None:
+        raise Conflict("The address is already suppressed.")
+    return suppression
+
+
+async def delete_suppression(actor: Actor, email: str) -> None:
+    """Send to `email` again; 404 when it was not suppressed."""
+    if actor.scope_for(Permission.EMAIL_SUPPRESSIONS_MANAGE) is Scope.NONE:
+        raise Forbidden("Only an owner may manage the suppressed addresses.")
+    if not await queries.delete_suppression(actor.company_id, email):
+        raise NotFound("The address is not suppressed.")

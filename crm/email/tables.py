@@ -15,3 +15,13 @@ class EmailTemplateTable(Table, tablename="email_templates"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)
+
+
+class EmailSuppressionTable(Table, tablename="email_suppressions"):
+    """An address the company never sends to (per company, case-insensitive)."""
+
+    id = UUID(primary_key=True)
+    company_id = UUID(default=None)
+    email = Varchar(length=320)
+    reason = Varchar(length=20)
+    created_at = Timestamptz()

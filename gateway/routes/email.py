@@ -1,4 +1,8 @@
-"""`/v1/email-templates`: the email service's templates. Everyone reads; owners write."""
+"""The email service over HTTP.
+
+`/v1/email-templates`: everyone reads, owners write. `/v1/email-suppressions`:
+the addresses never sent to, owners only.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from litestar.params import FromPath, JSONBody
 
 from crm.email import service
 from crm.email.schemas import (
+    EmailSuppression,
+    EmailSuppressionCreate,
+    EmailSuppressionPage,
     EmailTemplate,
     EmailTemplateCreate,
     EmailTemplatePage,
@@ -109,10 +116,56 @@ async def delete_email_template(actor: CurrentActor, template_id: FromPath[str])
     await service.delete_template(actor, template_id)
 
 
+SuppressionSort = Annotated[
+    str | None, sort_parameter(list(service.SUPPRESSION_SORTS), "-created_at")
+]
+
+
+@get(
+    "/email-suppressions",
+    operation_id="listEmailSuppressions",
+    summary="List suppressed addresses",
+    responses=LIST,
+)
+async def list_email_suppressions(
+    actor: CurrentActor, sort: SuppressionSort = None, limit: Limit = 50, cursor: Cursor = None
+) -> EmailSuppressionPage:
+    """Lists the addresses the company never sends to (owners only)."""
+    return await service.list_suppressions(actor, sort=sort, limit=limit, cursor=cursor)
+
+
+@post(
+    "/email-suppressions",
+    operation_id="createEmailSuppression",
+    summary="Suppress an address",
+    responses=CREATE,
+)
+async def create_email_suppression(
+    actor: CurrentActor, data: JSONBody[EmailSuppressionCreate]
+) -> Response[EmailSuppression]:
+    """Suppresses an address by hand (`manual`; owners only). Addresses are compared
+    case-insensitively; one already suppressed answers 409."""
+    return Response(await service.suppress(actor, data), status_code=201)
+
+
+@delete(
+    "/email-suppressions/{email:str}",
+    operation_id="deleteEmailSuppression",
+    summary="Remove a suppressed address",
+    responses=DELETE,
+)
+async def delete_email_suppression(actor: CurrentActor, email: FromPath[str]) -> None:
+    """Lets email go to an address again (owners only); one not suppressed answers 404."""
+    await service.delete_suppression(actor, email)
+
+
 ROUTES = [
     list_email_templates,
     create_email_template,
     get_email_template,
     update_email_template,
     delete_email_template,
+    list_email_suppressions,
+    create_email_suppression,
+    delete_email_suppression,
 ]

@@ -170,7 +170,10 @@ async def url_of_records(client: httpx.AsyncClient, company: Company, path: str)
         url += path[done : parameter.start()].rstrip("/")
         response = await client.post(url, json=creator.body(), headers=company.owner.headers)
         assert response.status_code == 201, f"POST {collection}: {response.text}"
-        url += "/" + response.json()["id"]
+        # A record is named by its id, or by the field the parameter names (`{email}`).
+        record = response.json()
+        name = parameter.group(0)[1:].split(":")[0]
+        url += "/" + str(record[name] if name in record else record["id"])
         done = parameter.end()
     return url + path[done:]
 
